@@ -1,0 +1,21 @@
+"""Sandboxes: the only way tools reach files and the shell."""
+
+from claude_like.sandbox.base import (
+    ExecResult,
+    FileInfo,
+    PathOutsideWorkspaceError,
+    Sandbox,
+    SandboxError,
+    WorkspaceFiles,
+)
+from claude_like.sandbox.local import LocalSandbox
+
+__all__ = [
+    "ExecResult",
+    "FileInfo",
+    "LocalSandbox",
+    "PathOutsideWorkspaceError",
+    "Sandbox",
+    "SandboxError",
+    "WorkspaceFiles",
+]
