@@ -1,0 +1,67 @@
+"""Typed events that ``ClaudeLikeAgent.stream`` yields, built on LangGraph's stream modes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AnyMessage
+
+from claude_like.state import StopReason, TurnStats
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the model's visible text, as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    """The tool node is about to run a call."""
+
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    """A call finished; ``ok`` is False when its result is an error for the model."""
+
+    id: str
+    name: str
+    ok: bool
+    output: str
+
+
+@dataclass(frozen=True)
+class AgentResult:
+    """The outcome of one run."""
+
+    text: str
+    """The final answer (the last assistant message's text)."""
+    messages: list[AnyMessage]
+    """The whole conversation of the thread, this run included."""
+    turns: int
+    """Planner calls in this run."""
+    usage: dict[str, int]
+    """Tokens used by this run (input_tokens, output_tokens, total_tokens)."""
+    stop_reason: StopReason
+    """"done", "max_turns" or "error"."""
+    error: str = ""
+    """Why the run failed, when ``stop_reason == "error"``."""
+    thread_id: str = ""
+    turn_stats: list[TurnStats] = field(default_factory=list)
+    """Per-turn token and prompt-cache figures of this run."""
+
+
+@dataclass(frozen=True)
+class Final:
+    """The last event of a stream."""
+
+    result: AgentResult
+
+
+AgentEvent = TextDelta | ToolStarted | ToolFinished | Final

@@ -1,0 +1,88 @@
+"""build_graph(): the planner and tool nodes wired into a LangGraph StateGraph.
+
+    START ─► planner ─┬─ tool calls ─► tools ─► planner ...
+                      ├─ tool calls at the turn limit ─► turn_limit ─► END
+                      └─ final answer or model error ─► END
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableLambda
+from langchain_core.tools import BaseTool
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
+from claude_like.planner import Planner, Recover
+from claude_like.state import AgentState
+from claude_like.tool_node import DEFAULT_REPEAT_LIMIT, ToolNode
+
+DEFAULT_MAX_TURNS = 30
+
+
+Route = Literal["tools", "turn_limit", "__end__"]
+
+
+def route_after_planner(state: AgentState, max_turns: int) -> Route:
+    if state.get("stop_reason") == "error":
+        return END
+    last = state["messages"][-1] if state.get("messages") else None
+    if isinstance(last, AIMessage) and (last.tool_calls or last.invalid_tool_calls):
+        return "turn_limit" if state.get("turns", 0) >= max_turns else "tools"
+    return END
+
+
+def turn_limit_node(max_turns: int):
+    """Answer the last calls without running them, so the thread stays valid to continue."""
+
+    def node(state: AgentState) -> dict[str, Any]:
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage)
+        notes = [
+            ToolMessage(
+                content=f"Not run: the turn limit ({max_turns}) was reached.",
+                tool_call_id=call["id"] or "",
+                name=call["name"],
+                status="error",
+            )
+            for call in last.tool_calls
+        ]
+        return {"messages": notes, "stop_reason": "max_turns"}
+
+    return node
+
+
+def build_graph(
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    system_prompt: str,
+    *,
+    max_turns: int = DEFAULT_MAX_TURNS,
+    output_limit: int = DEFAULT_TOOL_OUTPUT_LIMIT,
+    repeat_limit: int = DEFAULT_REPEAT_LIMIT,
+    recover: Recover | None = None,
+    checkpointer: BaseCheckpointSaver | None = None,
+    name: str = "claude_like",
+) -> CompiledStateGraph:
+    """The agent's compiled graph: a Runnable over ``AgentState``."""
+    planner = Planner(model, tools, system_prompt, recover=recover)
+    tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit)
+    builder = StateGraph(AgentState)
+    builder.add_node("planner", RunnableLambda(planner, afunc=planner.acall, name="planner"))
+    builder.add_node("tools", RunnableLambda(tool_node, afunc=tool_node.acall, name="tools"))
+    builder.add_node("turn_limit", turn_limit_node(max_turns))
+    builder.add_edge(START, "planner")
+    builder.add_conditional_edges(
+        "planner",
+        lambda s: route_after_planner(s, max_turns),
+        {"tools": "tools", "turn_limit": "turn_limit", END: END},
+    )
+    builder.add_edge("tools", "planner")
+    builder.add_edge("turn_limit", END)
+    return builder.compile(checkpointer=checkpointer, name=name)

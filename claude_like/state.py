@@ -1,0 +1,51 @@
+"""The agent's graph state: what one conversation carries from step to step."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, Literal
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+StopReason = Literal["", "done", "max_turns", "error"]
+
+
+def add_usage(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
+    """Sum token counts key by key, so usage totals accumulate over turns and runs."""
+    out = dict(left or {})
+    for key, value in (right or {}).items():
+        if isinstance(value, int | float):
+            out[key] = out.get(key, 0) + int(value)
+    return out
+
+
+class TurnStats(TypedDict, total=False):
+    """One planner call's figures, kept to measure prompt caching and cost per turn."""
+
+    turn: int
+    input_tokens: int
+    output_tokens: int
+    cache_n: int
+    """Prompt tokens served from the server's KV cache (llama-server ``timings``)."""
+    prompt_n: int
+    """Prompt tokens the server had to evaluate (llama-server ``timings``)."""
+
+
+class AgentState(TypedDict, total=False):
+    """State of one thread. ``turns`` and ``stop_reason`` are reset by each run's input."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    turns: int
+    """Planner calls in the current run."""
+    usage: Annotated[dict[str, int], add_usage]
+    """Token totals of the thread (input_tokens, output_tokens, total_tokens)."""
+    turn_stats: Annotated[list[TurnStats], operator.add]
+    stop_reason: StopReason
+    error: str
+    """Why the run stopped with ``stop_reason == "error"``."""
+    todos: list[dict[str, Any]]
+    """Reserved for a task-list tool."""
+    summary: str
+    """Reserved for context compaction: a summary standing in for older messages."""
