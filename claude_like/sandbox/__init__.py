@@ -8,9 +8,11 @@ from claude_like.sandbox.base import (
     SandboxError,
     WorkspaceFiles,
 )
+from claude_like.sandbox.docker import DockerSandbox
 from claude_like.sandbox.local import LocalSandbox
 
 __all__ = [
+    "DockerSandbox",
     "ExecResult",
     "FileInfo",
     "LocalSandbox",

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Give this machine a running Docker engine and the sandbox image. Idempotent; run as root.
+#
+#   bash .ci/docker.sh
+#
+# 1. installs Debian's docker.io and debootstrap when they are missing;
+# 2. starts dockerd in the background when `docker info` does not answer (log: $DOCKERD_LOG);
+# 3. builds the sandbox image with sandbox/build.sh (skipped when the tag already exists).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DOCKERD_LOG="${DOCKERD_LOG:-/var/log/claude-like-dockerd.log}"
+
+log() { printf '[docker.sh] %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+    log "must run as root (it installs packages and starts dockerd)"
+    exit 1
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v ps >/dev/null 2>&1 || need+=(procps)
+if [ "${#need[@]}" -gt 0 ]; then
+    log "installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+if ! engine_up; then
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    # containerd is started by dockerd itself when none runs.
+    nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    dockerd_pid=$!
+    for _ in $(seq 1 60); do
+        engine_up && break
+        sleep 1
+    done
+    if ! engine_up; then
+        log "dockerd did not come up within 60 s; retrying without iptables/bridge"
+        kill "$dockerd_pid" 2>/dev/null || true
+        wait "$dockerd_pid" 2>/dev/null || true
+        # The sandbox runs with network "none" and the image builds with the host network,
+        # so the default bridge (which needs iptables NAT) is not needed.
+        nohup dockerd --iptables=false --bridge=none >>"$DOCKERD_LOG" 2>&1 </dev/null &
+        for _ in $(seq 1 60); do
+            engine_up && break
+            sleep 1
+        done
+    fi
+    if ! engine_up; then
+        log "dockerd failed to start; last lines of $DOCKERD_LOG:"
+        tail -n 30 "$DOCKERD_LOG" >&2 || true
+        exit 1
+    fi
+fi
+log "engine up: $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
+
+bash "$here/sandbox/build.sh"

@@ -1,0 +1,106 @@
+"""The sandbox image and the Docker engine: what we expect, how to get it, clear errors.
+
+The library pins the image it was written against (``DEFAULT_IMAGE``); ``sandbox/build.sh``
+builds it with no image registry (a debootstrap base). Errors name the exact command to run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_like.sandbox.base import SandboxError
+
+if TYPE_CHECKING:
+    import docker
+
+DEFAULT_IMAGE = "claude-like-sandbox:0.1"
+"""The image ``sandbox/build.sh`` builds (its ``IMAGE`` default; a test keeps them equal)."""
+
+LABEL = "claude-like"
+"""Every container we create carries ``claude-like=1`` so leaks can be found and cleaned."""
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "sandbox" / "build.sh"
+"""The build script in a source checkout (not shipped inside the wheel)."""
+
+
+class DockerUnavailableError(SandboxError):
+    """The Docker engine does not answer (not installed, not started, no permission)."""
+
+
+class ImageMissingError(SandboxError):
+    """The sandbox image is not in the engine's image store."""
+
+
+def build_command(image: str = DEFAULT_IMAGE) -> str:
+    """The shell command that builds ``image``, for error messages and docs."""
+    script = BUILD_SCRIPT if BUILD_SCRIPT.exists() else Path("sandbox/build.sh")
+    prefix = "" if image == DEFAULT_IMAGE else f"IMAGE={image} "
+    return f"{prefix}bash {script}"
+
+
+def connect() -> docker.DockerClient:
+    """A client for the engine in the environment (DOCKER_HOST or the local socket)."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as exc:
+        raise DockerUnavailableError(
+            f"the Docker engine is not reachable ({_short(exc)}). Start it: as root run "
+            "`bash .ci/docker.sh` from the claude-like checkout (installs docker.io and "
+            "starts dockerd), or `sudo dockerd &`, or `sudo systemctl start docker`; "
+            "a non-root user needs to be in the `docker` group."
+        ) from exc
+    return client
+
+
+def ensure_image(client: docker.DockerClient, image: str = DEFAULT_IMAGE) -> None:
+    """Raise ImageMissingError, saying how to build it, when ``image`` is not present."""
+    from docker.errors import ImageNotFound
+
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        raise ImageMissingError(
+            f"the sandbox image {image} is not built. Build it (about 3 minutes, needs "
+            f"debootstrap and Debian's package mirror): `{build_command(image)}`, or from "
+            "Python: `claude_like.sandbox.docker_image.build_image()`."
+        ) from None
+
+
+def image_exists(image: str = DEFAULT_IMAGE) -> bool:
+    """True when the engine answers and has ``image``."""
+    try:
+        ensure_image(connect(), image)
+    except SandboxError:
+        return False
+    return True
+
+
+def build_image(image: str = DEFAULT_IMAGE, *, force: bool = False, quiet: bool = False) -> None:
+    """Build ``image`` with ``sandbox/build.sh`` (a no-op when it exists, unless ``force``).
+
+    Needs root for debootstrap; the build's output goes to this process's stderr.
+    """
+    if not BUILD_SCRIPT.exists():
+        raise SandboxError(
+            f"{BUILD_SCRIPT} is not here (an installed wheel does not carry it): build the "
+            "image from a claude-like source checkout with `bash sandbox/build.sh`"
+        )
+    env = {**os.environ, "IMAGE": image}
+    if force:
+        env["FORCE"] = "1"
+    out = subprocess.DEVNULL if quiet else None
+    proc = subprocess.run(["bash", str(BUILD_SCRIPT)], env=env, stdout=out, check=False)
+    if proc.returncode != 0:
+        raise SandboxError(f"building {image} failed (exit {proc.returncode}); see the log above")
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__
