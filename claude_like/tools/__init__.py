@@ -1,0 +1,53 @@
+"""The built-in tools, with Claude Code's names and semantics.
+
+``make_tools(ToolContext(sandbox))`` gives the full set; tools whose name is in
+``READ_ONLY_TOOLS`` (and which declare ``read_only = True``) never change anything, so
+the agent may run several of them at once.
+"""
+
+from __future__ import annotations
+
+from langchain_core.tools import BaseTool
+
+from claude_like.tools.base import ClaudeLikeTool, ToolContext
+from claude_like.tools.bash import Bash
+from claude_like.tools.edit import Edit
+from claude_like.tools.glob import Glob
+from claude_like.tools.grep import Grep
+from claude_like.tools.ls import LS
+from claude_like.tools.read import Read
+from claude_like.tools.write import Write
+
+TOOL_CLASSES: tuple[type[ClaudeLikeTool], ...] = (Read, Write, Edit, Glob, Grep, LS, Bash)
+"""In the order they are offered to the model."""
+
+READ_ONLY_TOOLS: frozenset[str] = frozenset(
+    cls.model_fields["name"].default for cls in TOOL_CLASSES if cls.read_only
+)
+
+
+def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[BaseTool]:
+    """One instance of each built-in tool (or of those named in ``include``) sharing ``ctx``."""
+    tools: list[BaseTool] = [cls(ctx=ctx) for cls in TOOL_CLASSES]
+    if include is not None:
+        unknown = set(include) - {t.name for t in tools}
+        if unknown:
+            raise ValueError(f"unknown tools: {sorted(unknown)}")
+        tools = [t for t in tools if t.name in include]
+    return tools
+
+
+__all__ = [
+    "LS",
+    "READ_ONLY_TOOLS",
+    "TOOL_CLASSES",
+    "Bash",
+    "ClaudeLikeTool",
+    "Edit",
+    "Glob",
+    "Grep",
+    "Read",
+    "ToolContext",
+    "Write",
+    "make_tools",
+]

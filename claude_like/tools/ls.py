@@ -1,0 +1,64 @@
+"""LS: the entries of one folder."""
+
+from __future__ import annotations
+
+import posixpath
+
+from langchain_core.tools import ToolException
+from pydantic import BaseModel, Field
+
+from claude_like.tools.base import ClaudeLikeTool, GlobMatcher
+
+MAX_ENTRIES = 500
+
+
+class LSInput(BaseModel):
+    path: str = Field(
+        default=".",
+        description="Folder to list, relative to the workspace or absolute (default: the root).",
+    )
+    ignore: list[str] | None = Field(
+        default=None,
+        description='Names to leave out, as glob patterns. Example: ["*.pyc", "node_modules"]',
+    )
+
+
+class LS(ClaudeLikeTool):
+    """One level only: predictable size; Glob is the recursive search."""
+
+    name: str = "LS"
+    description: str = (
+        "List the files and folders in a folder (one level, not recursive). Folders end "
+        "with '/'. Use Glob to find files in subfolders."
+    )
+    args_schema: type[BaseModel] = LSInput
+    read_only = True
+
+    def _execute(self, path: str = ".", ignore: list[str] | None = None) -> str:
+        resolved = self.resolve(path or ".")
+        shown = self.show(resolved)
+        info = self.sandbox.stat(resolved)
+        if info is None:
+            raise self.not_found(path, "Folder")
+        if not info.is_dir:
+            raise ToolException(f"{shown} is a file, not a folder. Use Read to see its content.")
+        matchers = [GlobMatcher(p) for p in ignore or [] if p]
+        entries = [
+            e
+            for e in self.sandbox.list_dir(resolved)
+            if not any(m.match(posixpath.basename(e.path)) for m in matchers)
+        ]
+        if not entries:
+            return f"{shown} is empty." + (" (after ignore)" if ignore else "")
+        dirs = sum(1 for e in entries if e.is_dir)
+        rows = []
+        for e in entries[:MAX_ENTRIES]:
+            name = posixpath.basename(e.path) + ("/" if e.is_dir else "")
+            if e.is_symlink:
+                name += " (symlink)"
+            rows.append(name)
+        head = f"{shown}: {dirs} folders, {len(entries) - dirs} files"
+        out = head + "\n" + "\n".join(rows)
+        if len(entries) > MAX_ENTRIES:
+            out += f"\n\n[Showing {MAX_ENTRIES} of {len(entries)} entries. Use Glob to narrow.]"
+        return out

@@ -1,0 +1,102 @@
+"""Read: a text file with numbered lines, a page at a time."""
+
+from __future__ import annotations
+
+from langchain_core.tools import ToolException
+from pydantic import AliasChoices, BaseModel, Field
+
+from claude_like.tools.base import ClaudeLikeTool, is_binary, number_lines, split_lines
+
+DEFAULT_LIMIT = 2000
+"""Lines returned when the model does not ask for a limit."""
+MAX_LINE_CHARS = 2000
+"""Longer lines are cut (minified files would otherwise eat the context)."""
+
+
+class ReadInput(BaseModel):
+    file_path: str = Field(
+        description="Path of the file, relative to the workspace or absolute. Example: src/app.py",
+        validation_alias=AliasChoices("file_path", "path"),
+    )
+    offset: int | None = Field(
+        default=None,
+        ge=1,
+        description="Line number to start reading from (1 = first line). Only for long files.",
+    )
+    limit: int | None = Field(
+        default=None,
+        ge=1,
+        description=f"How many lines to read (default {DEFAULT_LIMIT}).",
+    )
+
+
+class Read(ClaudeLikeTool):
+    """Shows a file the way ``cat -n`` does, so Edit can quote it exactly."""
+
+    name: str = "Read"
+    description: str = (
+        "Read a text file. Returns its lines numbered like `cat -n` (number, tab, line). "
+        f"Reads up to {DEFAULT_LIMIT} lines; use offset and limit to read other parts of "
+        "long files. The line numbers are not part of the file: never copy them into Edit. "
+        "Read a file before you Edit or overwrite it. For folders use LS; to find files "
+        "use Glob; to search contents use Grep."
+    )
+    args_schema: type[BaseModel] = ReadInput
+    read_only = True
+
+    def _execute(self, file_path: str, offset: int | None = None, limit: int | None = None) -> str:
+        resolved = self.resolve(file_path)
+        info = self.sandbox.stat(resolved)
+        if info is None:
+            raise self.not_found(file_path)
+        if info.is_dir:
+            raise self._refuse_dir(file_path)
+        data = self.sandbox.read_bytes(resolved)
+        shown = self.show(resolved)
+        if is_binary(data):
+            raise self._refuse_binary(shown, len(data))
+        self.ctx.mark_seen(resolved)
+        lines = split_lines(data.decode("utf-8", errors="replace"))
+        if not lines:
+            return f"{shown} exists but is empty (0 lines)."
+        total = len(lines)
+        start = offset or 1
+        if start > total:
+            raise self._past_end(shown, start, total)
+        want = limit or DEFAULT_LIMIT
+        end = min(total, start - 1 + want)
+        body, end = self._fit(lines, start, end)
+        if start == 1 and end == total:
+            return body
+        note = f"[Showing lines {start}-{end} of {total} in {shown}."
+        if end < total:
+            note += f" To read more, call Read with offset={end + 1}."
+        return body + "\n\n" + note + "]"
+
+    def _fit(self, lines: list[str], start: int, end: int) -> tuple[str, int]:
+        """Stop early rather than overflow the output budget (so the note stays exact)."""
+        budget = max(self.ctx.output_limit - 200, 1000)
+        used = 0
+        for n in range(start, end + 1):
+            used += min(len(lines[n - 1]), MAX_LINE_CHARS + 30) + 8
+            if used > budget and n > start:
+                end = n - 1
+                break
+        return number_lines(lines[start - 1 : end], start, MAX_LINE_CHARS), end
+
+    def _refuse_dir(self, path: str) -> ToolException:
+        return ToolException(
+            f"{path} is a directory, not a file. Use LS to list it, or Glob to find files in it."
+        )
+
+    def _refuse_binary(self, shown: str, size: int) -> ToolException:
+        return ToolException(
+            f"{shown} is a binary file ({size} bytes) and cannot be shown as text. "
+            "If you need facts about it, use Bash (e.g. `file`, `xxd | head`)."
+        )
+
+    def _past_end(self, shown: str, start: int, total: int) -> ToolException:
+        return ToolException(
+            f"offset={start} is past the end of {shown}, which has {total} lines. "
+            f"Use an offset between 1 and {total}."
+        )

@@ -1,0 +1,49 @@
+"""Write: create a file, or replace one the model has already Read."""
+
+from __future__ import annotations
+
+from langchain_core.tools import ToolException
+from pydantic import AliasChoices, BaseModel, Field
+
+from claude_like.tools.base import ClaudeLikeTool, split_lines
+
+
+class WriteInput(BaseModel):
+    file_path: str = Field(
+        description="Path of the file, relative to the workspace or absolute. Example: src/util.py",
+        validation_alias=AliasChoices("file_path", "path"),
+    )
+    content: str = Field(description="The complete new content of the file.")
+
+
+class Write(ClaudeLikeTool):
+    """Creates parent folders; refuses to overwrite a file never seen in this session."""
+
+    name: str = "Write"
+    description: str = (
+        "Create a new file, or replace ALL of an existing file's content. Parent folders are "
+        "created. To overwrite an existing file you must Read it first. To change part of "
+        "a file, use Edit instead (it is safer and shorter)."
+    )
+    args_schema: type[BaseModel] = WriteInput
+    read_only = False
+
+    def _execute(self, file_path: str, content: str) -> str:
+        resolved = self.resolve(file_path)
+        shown = self.show(resolved)
+        info = self.sandbox.stat(resolved)
+        if info is not None and info.is_dir:
+            raise ToolException(
+                f"{shown} is a directory. Give the path of a file inside it, e.g. {shown}/new.txt"
+            )
+        existed = info is not None
+        if existed and not self.ctx.has_seen(resolved):
+            raise ToolException(
+                f"{shown} already exists and you have not Read it. Read it first, then "
+                "call Write again; or use Edit to change only part of it."
+            )
+        self.sandbox.write_bytes(resolved, content.encode("utf-8"))
+        self.ctx.mark_seen(resolved)
+        n = len(split_lines(content))
+        verb = "Overwrote" if existed else "Created"
+        return f"{verb} {shown} ({n} lines, {len(content.encode('utf-8'))} bytes)."
