@@ -1,0 +1,88 @@
+"""The terminal front end: a thin layer over ClaudeLikeAgent.stream."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from claude_like.events import Final, TextDelta, ToolFinished, ToolStarted
+
+app = typer.Typer(add_completion=False, help="A Claude-Code-style coding agent for any model.")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+EXIT_CODES = {"done": 0, "error": 1, "max_turns": 2}
+
+
+def _short(args: dict, limit: int = 80) -> str:
+    text = json.dumps(args, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _first_line(text: str, limit: int = 100) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+@app.command()
+def run(
+    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model spec, e.g. ollama:qwen2.5-coder:7b; default $CLAUDE_LIKE_MODEL."),
+    ] = None,
+    workspace: Annotated[
+        Path, typer.Option(help="The only folder the tools may touch.")
+    ] = Path("."),
+    sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
+    max_turns: Annotated[int, typer.Option(help="Model calls allowed for this task.")] = 30,
+) -> None:
+    """Run one task and print the agent's work as it happens."""
+    from claude_like.agent import ClaudeLikeAgent
+
+    try:
+        agent = ClaudeLikeAgent(
+            model=model, workspace=workspace, sandbox=sandbox, max_turns=max_turns
+        )
+    except Exception as exc:  # setup problems deserve a readable message, not a traceback
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
+    code = 0
+    in_text = False
+    with agent:
+        for event in agent.stream(task):
+            if isinstance(event, TextDelta):
+                out.print(escape(event.text), end="")
+                in_text = True
+                continue
+            if in_text:
+                out.print()
+                in_text = False
+            if isinstance(event, ToolStarted):
+                err.print(f"[cyan]● {event.name}[/]({escape(_short(event.args))})")
+            elif isinstance(event, ToolFinished):
+                mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
+                err.print(f"  {mark} {escape(_first_line(event.output))}")
+            elif isinstance(event, Final):
+                result = event.result
+                usage = result.usage
+                err.print(
+                    f"[dim]{result.stop_reason} after {result.turns} turns, "
+                    f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out "
+                    "tokens[/]"
+                )
+                if result.stop_reason == "error":
+                    err.print(f"[bold red]error:[/] {escape(result.error)}")
+                elif result.stop_reason == "max_turns":
+                    err.print(f"[yellow]stopped at the turn limit ({max_turns})[/]")
+                code = EXIT_CODES.get(result.stop_reason, 1)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()

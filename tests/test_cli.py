@@ -1,0 +1,55 @@
+"""The command line, driven with a scripted model in place of a server."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from claude_like import agent as agent_module
+from claude_like.cli import app
+from claude_like.testing import ScriptedChatModel, say, tool_call
+
+
+@pytest.fixture
+def scripted(monkeypatch):
+    def install(*script):
+        model = ScriptedChatModel(script=list(script))
+        monkeypatch.setattr(agent_module, "resolve_model", lambda spec: model)
+        return model
+
+    return install
+
+
+def test_cli_streams_tool_lines_and_the_answer(tmp_path, scripted):
+    (tmp_path / "README.md").write_text("# demo\n")
+    scripted(say("Looking.", tool_call("LS", {"path": "."})), say("There is a README."))
+    result = CliRunner().invoke(app, ["list files", "--workspace", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "● LS" in result.output and "✓" in result.output
+    assert "There is a README." in result.output
+    assert "done after 2 turns" in result.output
+
+
+def test_cli_exits_non_zero_when_the_model_fails(tmp_path, scripted):
+    def down(_msgs):
+        raise ConnectionError("no server on port 8080")
+
+    scripted(down)
+    result = CliRunner().invoke(app, ["anything", "--workspace", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no server on port 8080" in result.output
+
+
+def test_cli_reports_the_turn_limit(tmp_path, scripted):
+    model = scripted(say("", tool_call("LS", {"path": "."})))
+    model.repeat_last = True
+    result = CliRunner().invoke(app, ["loop", "--workspace", str(tmp_path), "--max-turns", "2"])
+    assert result.exit_code == 2
+    assert "turn limit (2)" in result.output
+
+
+def test_cli_rejects_an_unknown_sandbox(tmp_path, scripted):
+    scripted(say("never"))
+    result = CliRunner().invoke(app, ["x", "--workspace", str(tmp_path), "--sandbox", "vm"])
+    assert result.exit_code == 1
+    assert "unknown sandbox 'vm'" in result.output
