@@ -1,0 +1,122 @@
+"""What all tools share: the set, read-only flags, schemas, errors as results, async."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from claude_like.tools import READ_ONLY_TOOLS, ClaudeLikeTool, ToolContext, make_tools
+
+
+def test_make_tools_names_and_order(ctx):
+    names = [t.name for t in make_tools(ctx)]
+    assert names == ["Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash"]
+
+
+def test_make_tools_include(ctx):
+    assert [t.name for t in make_tools(ctx, include=["Bash", "Read"])] == ["Read", "Bash"]
+    with pytest.raises(ValueError, match="unknown"):
+        make_tools(ctx, include=["Nope"])
+
+
+def test_read_only_declarations(tools):
+    assert frozenset({"Read", "Glob", "Grep", "LS"}) == READ_ONLY_TOOLS
+    for name, tool in tools.items():
+        assert isinstance(tool, ClaudeLikeTool)
+        assert tool.read_only is (name in READ_ONLY_TOOLS)
+
+
+def test_tools_share_the_context(ctx, tools):
+    assert all(t.ctx is ctx for t in tools.values())
+
+
+@pytest.mark.parametrize("name", ["Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash"])
+def test_schema_describes_every_argument(tools, name):
+    schema = convert_to_openai_tool(tools[name])["function"]
+    assert schema["name"] == name
+    assert len(schema["description"]) < 600  # short enough for a small model
+    props = schema["parameters"]["properties"]
+    assert props
+    for prop, spec in props.items():
+        assert spec.get("description"), f"{name}.{prop} has no description"
+
+
+def test_context_records_seen_paths_thread_safely(sandbox):
+    ctx = ToolContext(sandbox)
+
+    def mark(i: int) -> None:
+        for j in range(200):
+            ctx.mark_seen(f"/w/{i}/{j}")
+
+    threads = [threading.Thread(target=mark, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ctx.seen) == 1600 and ctx.has_seen("/w/3/17")
+    ctx.forget()
+    assert not ctx.has_seen("/w/3/17")
+
+
+def test_error_is_a_result_when_invoked_with_plain_args(tools):
+    out = tools["Read"].invoke({"file_path": "missing.txt"})
+    assert isinstance(out, str) and "does not exist" in out
+
+
+def test_validation_error_says_what_to_fix(call):
+    msg = call("Edit", file_path="a.txt", old_string="x")
+    assert msg.status == "error"
+    assert "new_string" in msg.content and "Field required" in msg.content
+
+
+class ExplodingSandbox:
+    """Delegates to a real sandbox but fails every read with an unexpected error."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def read_bytes(self, path):
+        raise RuntimeError("disk on fire")
+
+
+def test_unexpected_exception_becomes_error_result(sandbox):
+    sandbox.write_bytes("a.txt", b"x")
+    read = make_tools(ToolContext(ExplodingSandbox(sandbox)), include=["Read"])[0]
+    msg = read.invoke(
+        {"type": "tool_call", "id": "1", "name": "Read", "args": {"file_path": "a.txt"}}
+    )
+    assert msg.status == "error" and "disk on fire" in msg.content
+
+
+async def test_async_invoke(sandbox, tools):
+    sandbox.write_bytes("a.txt", b"hello\n")
+    out = await tools["Read"].ainvoke({"file_path": "a.txt"})
+    assert out == "     1\thello"
+
+
+class RendezvousSandbox(ExplodingSandbox):
+    """Each read waits until another read is in progress: passes only if reads overlap."""
+
+    def __init__(self, inner):
+        super().__init__(inner)
+        self.barrier = threading.Barrier(2, timeout=30)
+
+    def read_bytes(self, path):
+        self.barrier.wait()
+        return self._inner.read_bytes(path)
+
+
+async def test_async_calls_run_concurrently(sandbox):
+    sandbox.write_bytes("a.txt", b"A\n")
+    sandbox.write_bytes("b.txt", b"B\n")
+    read = make_tools(ToolContext(RendezvousSandbox(sandbox)), include=["Read"])[0]
+    a, b = await asyncio.gather(
+        read.ainvoke({"file_path": "a.txt"}), read.ainvoke({"file_path": "b.txt"})
+    )
+    assert a == "     1\tA" and b == "     1\tB"

@@ -1,0 +1,79 @@
+"""Bash: output, exit codes, the persistent session, timeouts."""
+
+from __future__ import annotations
+
+from claude_like.tools.bash import timeout_seconds
+
+
+def test_output_and_success(ok):
+    assert ok("Bash", command="echo hello") == "hello"
+
+
+def test_stderr_is_included(ok):
+    out = ok("Bash", command="echo out; echo err >&2")
+    assert "out" in out and "err" in out
+
+
+def test_no_output_is_said(ok):
+    assert ok("Bash", command="true") == "(no output)"
+
+
+def test_nonzero_exit_is_an_error_with_output(err):
+    out = err("Bash", command="echo failing; false")
+    assert out.startswith("Exit code 1")
+    assert "failing" in out
+
+
+def test_exit_code_is_reported(err):
+    assert err("Bash", command="sh -c 'exit 7'").startswith("Exit code 7")
+
+
+def test_cd_persists_and_is_shown(sandbox, ok):
+    sandbox.write_bytes("sub/dir/f.txt", b"x")
+    out = ok("Bash", command="cd sub/dir")
+    assert f"Working directory: {sandbox.root}/sub/dir" in out
+    assert ok("Bash", command="ls").startswith("f.txt")
+    assert ok("Bash", command="pwd").startswith(f"{sandbox.root}/sub/dir")
+
+
+def test_export_persists(ok):
+    ok("Bash", command="export GREETING=bonjour")
+    assert ok("Bash", command="echo $GREETING") == "bonjour"
+
+
+def test_timeout_kills_and_says_so(err, ok):
+    out = err("Bash", command="sleep 30", timeout=1)
+    assert out.startswith("Timed out")
+    assert "timed out after 1 s" in out
+    assert ok("Bash", command="echo still alive") == "still alive"
+
+
+def test_shell_exit_is_survived(err, ok):
+    ok("Bash", command="export KEEP=1")
+    out = err("Bash", command="exit 3")
+    assert "restarted" in out
+    assert ok("Bash", command="echo $KEEP") == "1"
+
+
+def test_files_written_by_bash_are_seen_by_read(ok):
+    ok("Bash", command="printf 'a\\nb\\n' > made.txt")
+    assert ok("Read", file_path="made.txt") == "     1\ta\n     2\tb"
+
+
+def test_stdin_is_empty(ok):
+    assert ok("Bash", command="cat; echo done") == "done"
+
+
+def test_empty_command_refused(err):
+    assert "empty" in err("Bash", command="   ")
+
+
+def test_timeout_units():
+    assert timeout_seconds(None) is None
+    assert timeout_seconds(30) == 30
+    assert timeout_seconds(120_000) == 120  # Claude Code's milliseconds
+    assert timeout_seconds(10_000_000) == 600  # capped
+
+
+def test_cmd_alias_and_description(ok):
+    assert ok("Bash", cmd="echo x", description="print x") == "x"

@@ -1,0 +1,193 @@
+"""Glob (ordering, **, cap), Grep (modes, flags, skips) and LS."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def put(sandbox, path: str, text: str | bytes = "") -> None:
+    sandbox.write_bytes(path, text if isinstance(text, bytes) else text.encode())
+
+
+def set_mtime(sandbox, path: str, stamp: str) -> None:
+    """Through the sandbox's shell, so it works wherever the sandbox runs."""
+    res = sandbox.execute(f"touch -d '{stamp}' '{path}'")
+    assert res.ok, res.output
+
+
+@pytest.fixture
+def tree(sandbox):
+    put(sandbox, "README.md", "# Project\nTODO: write docs\n")
+    put(sandbox, "src/app.py", "import os\n\ndef main():\n    print('hi')  # TODO\n")
+    put(sandbox, "src/util/strings.py", "def shout(s):\n    return s.upper()\n")
+    put(sandbox, "tests/test_app.py", "from src.app import main\n\ndef test_main():\n    main()\n")
+    put(sandbox, ".git/config", "[core] TODO\n")
+    put(sandbox, "node_modules/pkg/index.js", "// TODO\n")
+    put(sandbox, "logo.png", b"\x89PNG\x00\x00TODO")
+    set_mtime(sandbox, "README.md", "2021-01-01")
+    set_mtime(sandbox, "src/app.py", "2023-01-01")
+    set_mtime(sandbox, "src/util/strings.py", "2022-01-01")
+    set_mtime(sandbox, "tests/test_app.py", "2020-01-01")
+    return sandbox
+
+
+# -- Glob ----------------------------------------------------------------------------------
+def test_glob_recursive_newest_first(tree, ok):
+    out = ok("Glob", pattern="**/*.py")
+    assert out.splitlines() == ["src/app.py", "src/util/strings.py", "tests/test_app.py"]
+
+
+def test_glob_star_stays_in_one_folder(tree, ok):
+    assert ok("Glob", pattern="src/*.py").splitlines() == ["src/app.py"]
+    out = ok("Glob", pattern="*.py")
+    assert "No files" in out and "**/*.py" in out
+
+
+def test_glob_with_path_and_braces(tree, ok):
+    out = ok("Glob", pattern="**/*.{py,md}", path="src")
+    assert out.splitlines() == ["src/app.py", "src/util/strings.py"]
+    assert ok("Glob", pattern="*.{md,txt}").splitlines() == ["README.md"]
+
+
+def test_glob_absolute_pattern_inside_workspace(tree, ok):
+    out = ok("Glob", pattern=f"{tree.root}/tests/**/*.py")
+    assert out.splitlines() == ["tests/test_app.py"]
+
+
+def test_glob_skips_git_and_node_modules_unless_asked(tree, ok):
+    out = ok("Glob", pattern="**/*")
+    assert ".git" not in out and "node_modules" not in out
+    assert "node_modules/pkg/index.js" in ok("Glob", pattern="**/*.js", path="node_modules")
+
+
+def test_glob_is_capped_with_note(sandbox, ok):
+    for i in range(130):
+        put(sandbox, f"many/f{i:03}.txt")
+    out = ok("Glob", pattern="many/*.txt")
+    assert len([ln for ln in out.splitlines() if ln.startswith("many/")]) == 100
+    assert "100 most recently modified of 130" in out
+
+
+def test_glob_missing_folder(tree, err):
+    assert "does not exist" in err("Glob", pattern="*.py", path="nope")
+
+
+# -- Grep ----------------------------------------------------------------------------------
+def test_grep_files_with_matches_default(tree, ok):
+    out = ok("Grep", pattern="TODO")
+    lines = out.splitlines()
+    assert lines[0] == "Found 2 files"
+    # newest first; .git, node_modules and the binary file are skipped
+    assert lines[1:] == ["src/app.py", "README.md"]
+
+
+def test_grep_content_with_line_numbers(tree, ok):
+    out = ok("Grep", pattern=r"def \w+", output_mode="content")
+    assert "src/app.py:3:def main():" in out
+    assert "src/util/strings.py:1:def shout(s):" in out
+    assert "tests/test_app.py:3:def test_main():" in out
+
+
+def test_grep_content_without_line_numbers(tree, ok):
+    out = ok("Grep", pattern="upper", output_mode="content", line_numbers=False)
+    assert out.strip() == "src/util/strings.py:    return s.upper()"
+
+
+def test_grep_context_lines(tree, ok):
+    out = ok("Grep", pattern="print", output_mode="content", context_before=1, path="src")
+    assert "src/app.py-3-def main():" in out
+    assert "src/app.py:4:    print('hi')  # TODO" in out
+    assert "import os" not in out
+
+
+def test_grep_claude_code_flag_names(tree, ok):
+    out = ok("Grep", pattern="PRINT", output_mode="content", **{"-i": True, "-C": 1})
+    assert "src/app.py:4:" in out and "src/app.py-3-" in out
+
+
+def test_grep_context_groups_separated(sandbox, ok):
+    put(sandbox, "f.txt", "".join(f"{'hit' if i in (1, 10) else 'x'}\n" for i in range(1, 13)))
+    out = ok("Grep", pattern="hit", output_mode="content", context=1)
+    assert out.splitlines() == [
+        "f.txt:1:hit",
+        "f.txt-2-x",
+        "--",
+        "f.txt-9-x",
+        "f.txt:10:hit",
+        "f.txt-11-x",
+    ]
+
+
+def test_grep_case_insensitive(tree, ok):
+    assert "Found 0" not in ok("Grep", pattern="todo", case_insensitive=True)
+    assert "No matches" in ok("Grep", pattern="todo")
+
+
+def test_grep_count(tree, ok):
+    out = ok("Grep", pattern="main", output_mode="count")
+    assert "src/app.py:1" in out and "tests/test_app.py:3" in out
+    assert out.splitlines()[0] == "4 matching lines in 2 files"
+
+
+def test_grep_glob_filter(tree, ok):
+    out = ok("Grep", pattern="TODO", glob="*.md")
+    assert out.splitlines()[1:] == ["README.md"]
+    out = ok("Grep", pattern="def", glob="src/**/*.py", output_mode="count")
+    assert "tests/" not in out and "src/util/strings.py:1" in out
+
+
+def test_grep_single_file_path(tree, ok):
+    out = ok("Grep", pattern="os", path="src/app.py", output_mode="content")
+    assert out.strip() == "src/app.py:1:import os"
+
+
+def test_grep_head_limit(sandbox, ok):
+    put(sandbox, "f.txt", "".join("match\n" for _ in range(50)))
+    out = ok("Grep", pattern="match", output_mode="content", head_limit=5)
+    assert len([ln for ln in out.splitlines() if ln.startswith("f.txt:")]) == 5
+    assert "head_limit" in out
+
+
+def test_grep_invalid_regex_explains(tree, err):
+    out = err("Grep", pattern="foo(")
+    assert "Invalid regular expression" in out and "backslash" in out
+
+
+def test_grep_bad_output_mode_is_error_result(tree, err):
+    assert "output_mode" in err("Grep", pattern="x", output_mode="lines")
+
+
+def test_grep_inside_skipped_folder_when_asked(tree, ok):
+    assert "node_modules/pkg/index.js" in ok("Grep", pattern="TODO", path="node_modules")
+
+
+def test_grep_missing_path(tree, err):
+    assert "does not exist" in err("Grep", pattern="x", path="nowhere")
+
+
+# -- LS ------------------------------------------------------------------------------------
+def test_ls_lists_with_dir_markers(tree, ok):
+    out = ok("LS", path=".")
+    lines = out.splitlines()
+    assert "src/" in lines and "tests/" in lines and "README.md" in lines and ".git/" in lines
+    assert "folders" in lines[0]
+
+
+def test_ls_default_is_root_and_ignore(tree, ok):
+    out = ok("LS", ignore=["*.md", "node_modules", ".git"])
+    lines = out.splitlines()[1:]
+    assert lines == ["logo.png", "src/", "tests/"]
+
+
+def test_ls_subfolder(tree, ok):
+    assert ok("LS", path="src").splitlines()[1:] == ["app.py", "util/"]
+
+
+def test_ls_file_and_missing(tree, err):
+    assert "Read" in err("LS", path="README.md")
+    assert "does not exist" in err("LS", path="nope")
+
+
+def test_ls_empty_folder(sandbox, ok):
+    sandbox.execute("mkdir -p empty")
+    assert "empty" in ok("LS", path="empty")
