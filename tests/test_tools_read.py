@@ -108,4 +108,19 @@ def test_missing_argument_is_an_error_result(err):
 
 def test_bad_offset_is_an_error_result(sandbox, err):
     put(sandbox, "a.txt", "x\n")
-    assert "offset" in err("Read", file_path="a.txt", offset=0)
+    assert "offset" in err("Read", file_path="a.txt", offset=-1)
+
+
+def test_offset_zero_means_from_the_start(sandbox, ok):
+    put(sandbox, "a.txt", "x\ny\n")
+    assert ok("Read", file_path="a.txt", offset=0).startswith("     1\tx")
+
+
+def test_huge_file_points_to_bash(sandbox, ok, err, monkeypatch):
+    import claude_like.tools.base as base
+
+    monkeypatch.setattr(base, "MAX_TEXT_FILE_BYTES", 10)
+    put(sandbox, "log.txt", "0123456789abcdef\n")
+    out = err("Read", file_path="log.txt")
+    assert "too large" in out and "head" in out
+    assert "too large" in err("Edit", file_path="log.txt", old_string="0", new_string="1")

@@ -174,7 +174,7 @@ def test_ls_lists_with_dir_markers(tree, ok):
 
 
 def test_ls_default_is_root_and_ignore(tree, ok):
-    out = ok("LS", ignore=["*.md", "node_modules", ".git"])
+    out = ok("LS", ignore=["*.md", "node_modules/", ".git"])
     lines = out.splitlines()[1:]
     assert lines == ["logo.png", "src/", "tests/"]
 

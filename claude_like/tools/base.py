@@ -30,6 +30,9 @@ from claude_like.sandbox.base import (
 BINARY_SNIFF_BYTES = 8192
 """How much of a file is looked at for NUL bytes to decide that it is binary."""
 
+MAX_TEXT_FILE_BYTES = 20_000_000
+"""Read and Edit load whole files; beyond this size they point the model to Bash instead."""
+
 DEFAULT_SKIP_DIRS = frozenset(
     {
         ".git",
@@ -160,6 +163,16 @@ class ClaudeLikeTool(BaseTool):
         names = {posixpath.basename(e.path): e.path for e in entries}
         close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
         return [self.show(names[c]) for c in close]
+
+
+def too_large(shown: str, size: int) -> ToolException | None:
+    """An error for files too big to load whole, else None."""
+    if size <= MAX_TEXT_FILE_BYTES:
+        return None
+    return ToolException(
+        f"{shown} is {size} bytes, too large to load. Search it with Grep, or look at parts "
+        f"with Bash (e.g. `head -n 100 {shown}`, `sed -n '5000,5100p' {shown}`)."
+    )
 
 
 def is_binary(data: bytes) -> bool:

@@ -7,7 +7,13 @@ import re
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
-from claude_like.tools.base import ClaudeLikeTool, is_binary, number_lines, split_lines
+from claude_like.tools.base import (
+    ClaudeLikeTool,
+    is_binary,
+    number_lines,
+    split_lines,
+    too_large,
+)
 
 SNIPPET_CONTEXT = 3
 """Lines shown around the changed region in the result."""
@@ -64,6 +70,8 @@ class Edit(ClaudeLikeTool):
                 "old_string and new_string are identical, so there is nothing to change. "
                 "Put the changed text in new_string."
             )
+        if (big := too_large(shown, info.size)) is not None:
+            raise big
         data = self.sandbox.read_bytes(resolved)
         if is_binary(data):
             raise ToolException(f"{shown} is a binary file; Edit only changes text files.")

@@ -42,7 +42,7 @@ class LS(ClaudeLikeTool):
             raise self.not_found(path, "Folder")
         if not info.is_dir:
             raise ToolException(f"{shown} is a file, not a folder. Use Read to see its content.")
-        matchers = [GlobMatcher(p) for p in ignore or [] if p]
+        matchers = [GlobMatcher(p.rstrip("/")) for p in ignore or [] if p.rstrip("/")]
         entries = [
             e
             for e in self.sandbox.list_dir(resolved)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
-from claude_like.tools.base import ClaudeLikeTool, is_binary, number_lines, split_lines
+from claude_like.tools.base import (
+    ClaudeLikeTool,
+    is_binary,
+    number_lines,
+    split_lines,
+    too_large,
+)
 
 DEFAULT_LIMIT = 2000
 """Lines returned when the model does not ask for a limit."""
@@ -20,7 +26,7 @@ class ReadInput(BaseModel):
     )
     offset: int | None = Field(
         default=None,
-        ge=1,
+        ge=0,
         description="Line number to start reading from (1 = first line). Only for long files.",
     )
     limit: int | None = Field(
@@ -51,8 +57,10 @@ class Read(ClaudeLikeTool):
             raise self.not_found(file_path)
         if info.is_dir:
             raise self._refuse_dir(file_path)
-        data = self.sandbox.read_bytes(resolved)
         shown = self.show(resolved)
+        if (big := too_large(shown, info.size)) is not None:
+            raise big
+        data = self.sandbox.read_bytes(resolved)
         if is_binary(data):
             raise self._refuse_binary(shown, len(data))
         self.ctx.mark_seen(resolved)
