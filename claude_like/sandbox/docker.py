@@ -19,6 +19,7 @@ import contextlib
 import os
 import secrets
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,9 +125,11 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
         self.env = dict(env or {})
         self.keep = keep
         self._client = client
+        self._own_client = client is None
         self._container: Container | None = None
         self._lock = threading.RLock()
         self._notes: list[str] = []
+        self._proc: DockerShellProcess | None = None
         self._closed = False
         self._skip_kills = False
         self.shell = ShellSession(
@@ -145,11 +148,23 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             raise SandboxError("this sandbox is closed")
         with self._lock:
             self._notes.clear()
+            if self._proc is not None and not self._proc.alive():
+                # The container died or was removed since the last command: start afresh
+                # before sending this one, so that it runs.
+                self._reset_shell()
             result = self.shell.run(command, timeout)
             if self._notes:
                 note = "; ".join([*self._notes, result.note] if result.note else self._notes)
                 result = replace(result, note=note)
             return result
+
+    def _reset_shell(self) -> None:
+        self._skip_kills = True
+        try:
+            self.shell.close()
+        finally:
+            self._skip_kills = False
+            self._proc = None
 
     def close(self) -> None:
         """Stop the shell and remove the container (unless ``keep``). Idempotent."""
@@ -166,7 +181,7 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             if container is not None and not self.keep:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
-            if self._client is not None:
+            if self._client is not None and self._own_client:
                 with contextlib.suppress(Exception):
                     self._client.close()
 
@@ -309,19 +324,22 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
         for attempt in range(2):
             c = self._ensure_container()
             try:
-                return DockerShellProcess(
+                self._proc = DockerShellProcess(
                     self.client.api,
                     c.id,
                     user=self.user,
                     workdir=self.root,
                     on_kill=self._kill_tree,
                 )
+                return self._proc
             except (APIError, SandboxError, OSError) as exc:
                 if attempt == 1:
                     raise ContainerDiedError(
                         f"could not start a shell in the sandbox container: {exc}"
                     ) from exc
-                # Stuck (e.g. no pid left) or gone: start over with a fresh container.
+                if self._settled_dead(c):
+                    continue  # _ensure_container notes the death and recreates it
+                # Alive but unusable (e.g. no pid left): start over with a fresh container.
                 self._notes.append(
                     "the sandbox container could not start a shell and was recreated: "
                     "workspace files are kept; /tmp, home and exports were reset"
@@ -330,6 +348,21 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
                     c.remove(force=True)
                 self._container = None
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _settled_dead(c: Container, wait: float = 3.0) -> bool:
+        """True when the container stops within ``wait`` s (it may be dying right now)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                c.reload()
+            except Exception:
+                return True
+            if c.status != "running":
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
     def _exec_quiet(self, script: str, sid: int) -> None:
         c = self._container

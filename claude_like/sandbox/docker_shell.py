@@ -164,6 +164,20 @@ class DockerShellProcess:
             self._on_kill(self.pid)
         self.close_socket()
 
+    def alive(self) -> bool:
+        """False when the stream has ended (the container died between two commands)."""
+        if self._eof:
+            return False
+        try:
+            ready, _, _ = select.select([self._sock], [], [], 0)
+            if ready and self._sock.recv(1, socket.MSG_PEEK) == b"":
+                self._eof = True
+        except BlockingIOError:
+            pass
+        except (OSError, ValueError):
+            self._eof = True
+        return not self._eof
+
     # -- internals -----------------------------------------------------------------------------
     def close_socket(self) -> None:
         with contextlib.suppress(OSError):

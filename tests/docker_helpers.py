@@ -1,0 +1,87 @@
+"""Shared fixtures for the Docker tests: an engine or a clear failure, and no leaked containers.
+
+In CI (``CI=true``) a missing engine or image fails the tests; elsewhere they are skipped.
+A test module loads them with ``pytest_plugins = ["docker_helpers"]`` (the plugin is then
+global: the leak check covers every test of the session, the tool suites' Docker runs too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from claude_like.sandbox import DockerSandbox, SandboxError
+from claude_like.sandbox.docker_image import DEFAULT_IMAGE, LABEL, connect, ensure_image
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"Docker tests must run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def labelled_ids(client) -> set[str]:  # type: ignore[no-untyped-def]
+    return {c.id for c in client.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+
+
+@pytest.fixture(scope="session")
+def docker_client():  # type: ignore[no-untyped-def]
+    """A client for a running engine that has the sandbox image."""
+    try:
+        client = connect()
+        ensure_image(client, DEFAULT_IMAGE)
+    except SandboxError as exc:
+        _unavailable(str(exc))
+    return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_containers() -> Iterator[None]:
+    """After the whole session, no claude-like container made during it may remain."""
+    try:
+        client = connect()
+        before = labelled_ids(client)
+    except SandboxError:
+        yield
+        return
+    yield
+    leaked = labelled_ids(client) - before
+    for cid in leaked:  # clean up, then fail
+        with contextlib.suppress(Exception):
+            client.containers.get(cid).remove(force=True)
+    assert not leaked, f"{len(leaked)} claude-like container(s) leaked by the tests"
+
+
+def docker_sandbox_for(workspace: Path) -> DockerSandbox:
+    """A DockerSandbox on ``workspace``, or a CI failure / local skip when Docker is missing.
+
+    For suites parametrized over sandboxes (``LocalSandbox`` and ``DockerSandbox``).
+    """
+    try:
+        client = connect()
+        ensure_image(client, DEFAULT_IMAGE)
+    except SandboxError as exc:
+        _unavailable(str(exc))
+    return DockerSandbox(workspace, client=client)
+
+
+@pytest.fixture
+def docker_sandbox(docker_client, workspace: Path) -> Iterator[DockerSandbox]:  # type: ignore[no-untyped-def]
+    """A DockerSandbox on the ``workspace`` fixture (tests/conftest.py), closed afterwards."""
+    sb = DockerSandbox(workspace, client=docker_client)
+    try:
+        yield sb
+    finally:
+        sb.close()
+
+
+@pytest.fixture
+def sandbox_uid() -> int:
+    """The uid files made inside the sandbox belong to (the workspace is root's in tests)."""
+    return os.geteuid() if os.geteuid() != 0 else 1000
