@@ -77,3 +77,11 @@ def test_timeout_units():
 
 def test_cmd_alias_and_description(ok):
     assert ok("Bash", cmd="echo x", description="print x") == "x"
+
+
+def test_long_output_fits_the_budget_keeping_head_and_tail(ctx, ok):
+    out = ok("Bash", command="seq 1 100000")
+    assert len(out) <= ctx.output_limit
+    assert out.startswith("1\n2\n3\n")
+    assert "100000" in out and "omitted" in out
+    assert "redirect it to a file" in out

@@ -191,3 +191,13 @@ def test_ls_file_and_missing(tree, err):
 def test_ls_empty_folder(sandbox, ok):
     sandbox.execute("mkdir -p empty")
     assert "empty" in ok("LS", path="empty")
+
+
+def test_glob_on_a_folder_name_hints(tree, ok):
+    out = ok("Glob", pattern="src")
+    assert "is a folder" in out and "src/**" in out
+    assert ok("Glob", pattern="src/").splitlines() == ["src/app.py", "src/util/strings.py"]
+
+
+def test_grep_head_limit_zero_means_default(tree, ok):
+    assert ok("Grep", pattern="TODO", head_limit=0).splitlines()[0] == "Found 2 files"

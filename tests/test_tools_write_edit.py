@@ -111,6 +111,12 @@ def test_edit_missing_suggests_whitespace_near_match(sandbox, err):
     assert "        return 1" in out
 
 
+def test_edit_missing_suggests_single_line_near_match(sandbox, err):
+    put(sandbox, "m.py", "a = 1\nx  =  f()\n")
+    out = err("Edit", file_path="m.py", old_string="x = f()", new_string="x = g()")
+    assert "at line 2:" in out and "x  =  f()" in out
+
+
 def test_edit_missing_detects_copied_line_numbers(sandbox, err):
     put(sandbox, "m.py", "x = 1\n")
     out = err("Edit", file_path="m.py", old_string="     1\tx = 1", new_string="x = 2")

@@ -59,16 +59,17 @@ class Bash(ClaudeLikeTool):
             raise ToolException("command is empty. Give the shell command to run, e.g. `ls -la`.")
         seconds = timeout_seconds(timeout)
         result = self.sandbox.execute(command, timeout=seconds)
-        parts = [result.output.rstrip("\n") or "(no output)"]
-        if result.truncated:
+        body, cut = self._fit(result.output.rstrip("\n"))
+        parts = [body or "(no output)"]
+        if result.truncated or cut:
             parts.append(
                 "[The middle of the output was cut. To see all of it, redirect it to a file "
                 "(cmd > out.log 2>&1) and use Grep or Read on that file.]"
             )
         if result.timed_out:
-            used = seconds if seconds is not None else DEFAULT_COMMAND_TIMEOUT
+            when = f"after {seconds:g} s" if seconds is not None else "(default timeout)"
             parts.append(
-                f"[Command timed out after {used:g} s and was killed with all its child "
+                f"[Command timed out {when} and was killed with all its child "
                 f"processes. Raise timeout (max {MAX_COMMAND_TIMEOUT:g} s) or run it in the "
                 "background: cmd > log.txt 2>&1 &]"
             )
@@ -84,3 +85,15 @@ class Bash(ClaudeLikeTool):
         if result.exit_code != 0:
             raise ToolException(f"Exit code {result.exit_code}\n{text}")
         return text
+
+    def _fit(self, output: str) -> tuple[str, bool]:
+        """Head and tail within the context's budget, leaving room for the notes."""
+        room = max(self.ctx.output_limit - 800, 2000)
+        if len(output) <= room:
+            return output, False
+        half = room // 2
+        omitted = len(output) - 2 * half
+        return (
+            f"{output[:half]}\n\n[... {omitted} characters omitted ...]\n\n{output[-half:]}",
+            True,
+        )

@@ -137,9 +137,10 @@ class Edit(ClaudeLikeTool):
         if near is not None:
             start, end = near
             file_lines = split_lines(text)
+            where = f"line {start}" if start == end else f"lines {start}-{end}"
             return (
-                msg + f" A match that differs only in spaces/indentation is at lines "
-                f"{start}-{end}:\n{number_lines(file_lines[start - 1 : end], start, 300)}\n"
+                msg + f" A match that differs only in spaces/indentation is at {where}:\n"
+                f"{number_lines(file_lines[start - 1 : end], start, 300)}\n"
                 "Copy that text exactly (same indentation) into old_string."
             )
         return msg + " Read the file again and copy the text exactly, including indentation."

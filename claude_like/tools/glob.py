@@ -67,7 +67,10 @@ class Glob(ClaudeLikeTool):
         ]
         if not files:
             msg = f"No files match {pattern!r} in {self.show(base)}."
-            if "/" not in rest and "**" not in rest:
+            target = self.sandbox.stat(posixpath.join(base, rest))
+            if target is not None and target.is_dir:
+                msg += f" {rest} is a folder: use {pattern.rstrip('/')}/** or LS to see its files."
+            elif "/" not in rest and "**" not in rest:
                 msg += f" `{rest}` only looks in that folder; use **/{rest} to include subfolders."
             return msg
         files.sort(key=lambda f: (-f.mtime, f.path))

@@ -80,8 +80,8 @@ class GrepInput(BaseModel):
     )
     head_limit: int | None = Field(
         default=None,
-        ge=1,
-        description="Show only the first N files/lines/counts.",
+        ge=0,
+        description="Show only the first N files/lines/counts (0 = the default cap).",
     )
 
 
