@@ -8,6 +8,7 @@ from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
 from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, GlobMatcher
+from claude_like.tools.ignore import IgnoreRules
 
 MAX_RESULTS = 100
 
@@ -33,8 +34,9 @@ class Glob(ClaudeLikeTool):
     name: str = "Glob"
     description: str = (
         "Find files whose path matches a glob pattern, e.g. **/*.py or src/**/*.ts. Returns "
-        f"paths relative to the workspace, newest first, at most {MAX_RESULTS}. Skips .git, "
-        "node_modules, .venv and __pycache__ unless you search inside them. "
+        f"paths relative to the workspace, newest first, at most {MAX_RESULTS}. Skips files "
+        "ignored by .gitignore, .git, node_modules, .venv and __pycache__ unless you search "
+        "inside them. "
         "To search file contents use Grep."
     )
     args_schema: type[BaseModel] = GlobInput
@@ -65,6 +67,7 @@ class Glob(ClaudeLikeTool):
             for f in self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS)
             if matcher.match(posixpath.relpath(f.path, base))
         ]
+        files = IgnoreRules.load(self.sandbox).filter(files, base, self.sandbox.root)
         if not files:
             msg = f"No files match {pattern!r} in {self.show(base)}."
             target = self.sandbox.stat(posixpath.join(base, rest))

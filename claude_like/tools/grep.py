@@ -17,6 +17,7 @@ from claude_like.tools.base import (
     is_binary,
     split_lines,
 )
+from claude_like.tools.ignore import IgnoreRules
 
 DEFAULT_HEAD_LIMIT = {"files_with_matches": 200, "content": 400, "count": 200}
 """Entries (files, lines or counts) shown when head_limit is not given."""
@@ -93,7 +94,8 @@ class Grep(ClaudeLikeTool):
         "Search file contents with a regular expression. By default lists the files that "
         "match; output_mode='content' shows the matching lines (path:line:text), 'count' "
         "counts matches per file. Narrow with path and glob (e.g. glob='*.py'). Skips "
-        "binary files, .git, node_modules, .venv and __pycache__. Use this instead of "
+        "binary files, files ignored by .gitignore, .git, node_modules, .venv and "
+        "__pycache__. Use this instead of "
         "grep or rg in Bash."
     )
     args_schema: type[BaseModel] = GrepInput
@@ -118,7 +120,11 @@ class Grep(ClaudeLikeTool):
         info = self.sandbox.stat(base)
         if info is None:
             raise self.not_found(base_arg, "Path")
-        files = self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS) if info.is_dir else [info]
+        if info.is_dir:
+            files = self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS)
+            files = IgnoreRules.load(self.sandbox).filter(files, base, self.sandbox.root)
+        else:
+            files = [info]
         if glob:
             matcher = GlobMatcher(glob.strip(), basename_only=True)
             root = base if info.is_dir else posixpath.dirname(base)
