@@ -259,7 +259,7 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             self._chown_workspace()
         tmpfs_opts = "rw,nosuid,nodev,size=512m"
         kwargs: dict[str, Any] = dict(
-            command=["python3", "-c", INIT_SCRIPT],
+            command=["python3", "-c", INIT_SCRIPT, str(self.pids_limit or 0)],
             name=self.name,
             detach=True,
             labels={LABEL: "1", f"{LABEL}.workspace": str(self.host_dir)},

@@ -37,7 +37,7 @@ KILL_TREE_SCRIPT = (
 """``sh -c`` script killing every process of session ``$1``, the shell included."""
 
 INIT_SCRIPT = r"""
-import os, signal
+import os, signal, sys, time
 
 def reap(*_):
     while True:
@@ -88,13 +88,23 @@ signal.signal(signal.SIGUSR1, lambda *_: sweep(False))
 signal.signal(signal.SIGUSR2, lambda *_: sweep(True))
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+high = 0
 while True:
-    signal.pause()
+    time.sleep(0.5)
+    if limit > 0:
+        count = sum(1 for name in os.listdir("/proc") if name.isdigit())
+        high = high + 1 if count >= 0.9 * limit else 0
+        if high >= 4:  # near the pids limit for 2 s: a fork bomb, even in the background
+            sweep(False)
+            high = 0
 """
-"""The container's PID 1 (``python3 -c``): reaps orphans, so killed trees leave no zombies
-holding the pids limit, and kills from inside without forking, for when a fork bomb has
-used up every pid: SIGUSR1 kills every process but PID 1 and session leaders (the
-shells), SIGUSR2 kills the shells too. Sent with ``container.kill(signal=...)``."""
+"""The container's PID 1 (``python3 -c INIT_SCRIPT PIDS_LIMIT``): reaps orphans, so killed
+trees leave no zombies holding the pids limit, and kills from inside without forking, for
+when a fork bomb has used up every pid: SIGUSR1 kills every process but PID 1 and session
+leaders (the shells), SIGUSR2 kills the shells too (sent with ``container.kill(signal=...)``).
+It also sweeps by itself when the processes stay near the pids limit: a fork bomb left in
+the background would otherwise cripple every later command until one timed out."""
 
 _HEADER = struct.Struct(">BxxxL")
 
