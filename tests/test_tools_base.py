@@ -120,3 +120,21 @@ async def test_async_calls_run_concurrently(sandbox):
         read.ainvoke({"file_path": "a.txt"}), read.ainvoke({"file_path": "b.txt"})
     )
     assert a == "     1\tA" and b == "     1\tB"
+
+
+@pytest.mark.parametrize("name", ["Read", "Write", "Edit", "Glob", "Grep", "LS", "Bash"])
+def test_schema_has_plain_types(tools, name):
+    """No ``anyOf``/null unions: simpler for small models and grammar-constrained decoding."""
+    props = convert_to_openai_tool(tools[name])["function"]["parameters"]["properties"]
+    for prop, spec in props.items():
+        assert "anyOf" not in spec and "type" in spec, (prop, spec)
+
+
+def test_null_arguments_mean_not_given(sandbox, ok):
+    sandbox.write_bytes("a.txt", b"one\ntwo\n")
+    assert ok("Read", file_path="a.txt", offset=None, limit=None).endswith("2\ttwo")
+    args = {"glob": None, "context": None, "head_limit": None, "path": None}
+    assert ok("Grep", pattern="two", **args).splitlines()[1:] == ["a.txt"]
+    assert ok("Glob", pattern="*.txt", path=None) == "a.txt"
+    assert "a.txt" in ok("LS", path=None, ignore=None)
+    assert ok("Bash", command="echo x", timeout=None, description=None) == "x"

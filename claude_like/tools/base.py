@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from langchain_core.tools import BaseTool, ToolException
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from claude_like.sandbox.base import (
     DEFAULT_OUTPUT_LIMIT,
@@ -78,6 +78,23 @@ class ToolContext:
         """Clear the record (e.g. when the conversation is reset or compacted away)."""
         with self._lock:
             self.seen.clear()
+
+
+class ToolInput(BaseModel):
+    """Base of the argument schemas: ``null`` means "not given".
+
+    Small models often send ``"offset": null`` for optional arguments; dropping nulls lets
+    the defaults apply, so the schemas can show plain types (no ``anyOf`` with null).
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
 
 def _format_validation_error(exc: ValidationError) -> str:

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from claude_like.sandbox.base import DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_TIMEOUT
-from claude_like.tools.base import ClaudeLikeTool
+from claude_like.tools.base import ClaudeLikeTool, ToolInput
 
 
-class BashInput(BaseModel):
+class BashInput(ToolInput):
     command: str = Field(
         description="The shell command to run, e.g. `pytest -x tests/test_auth.py`.",
         validation_alias=AliasChoices("command", "cmd"),
     )
-    timeout: float | None = Field(
+    timeout: float | SkipJsonSchema[None] = Field(
         default=None,
-        gt=0,
         description=(
             f"Seconds before the command is killed (default {DEFAULT_COMMAND_TIMEOUT:g}, "
             f"max {MAX_COMMAND_TIMEOUT:g}). Values above {MAX_COMMAND_TIMEOUT:g} are read as "
             "milliseconds, as Claude Code's Bash takes them."
         ),
     )
-    description: str | None = Field(
+    description: str | SkipJsonSchema[None] = Field(
         default=None,
         description="A few words on what the command does, e.g. 'Run the auth tests'.",
     )
@@ -31,7 +31,7 @@ class BashInput(BaseModel):
 
 def timeout_seconds(timeout: float | None) -> float | None:
     """Seconds, accepting Claude Code's milliseconds: no valid seconds value exceeds the max."""
-    if timeout is None:
+    if timeout is None or timeout <= 0:
         return None
     if timeout > MAX_COMMAND_TIMEOUT:
         timeout = timeout / 1000.0

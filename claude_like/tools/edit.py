@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from claude_like.tools.base import (
     ClaudeLikeTool,
+    ToolInput,
     is_binary,
     number_lines,
     split_lines,
@@ -22,7 +23,7 @@ MAX_SNIPPET_LINES = 30
 _LINE_NUMBER_PREFIX = re.compile(r"^\s*\d+\t")
 
 
-class EditInput(BaseModel):
+class EditInput(ToolInput):
     file_path: str = Field(
         description="Path of the file to change, relative to the workspace or absolute.",
         validation_alias=AliasChoices("file_path", "path"),

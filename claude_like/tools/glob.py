@@ -7,7 +7,7 @@ import posixpath
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
-from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, GlobMatcher
+from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, GlobMatcher, ToolInput
 from claude_like.tools.ignore import IgnoreRules
 
 MAX_RESULTS = 100
@@ -15,15 +15,15 @@ MAX_RESULTS = 100
 _GLOB_CHARS = set("*?[{")
 
 
-class GlobInput(BaseModel):
+class GlobInput(ToolInput):
     pattern: str = Field(
         description=(
             "Glob pattern. `*` matches within one folder, `**` across folders. "
             "Examples: **/*.py (all Python files), src/**/test_*.py, *.{json,yaml}"
         )
     )
-    path: str | None = Field(
-        default=None,
+    path: str = Field(
+        default=".",
         description="Folder to search in (default: the workspace root).",
     )
 
@@ -42,7 +42,7 @@ class Glob(ClaudeLikeTool):
     args_schema: type[BaseModel] = GlobInput
     read_only = True
 
-    def _execute(self, pattern: str, path: str | None = None) -> str:
+    def _execute(self, pattern: str, path: str = ".") -> str:
         pattern = pattern.strip()
         if not pattern:
             raise ToolException("pattern is empty. Example: **/*.py")

@@ -7,13 +7,15 @@ import re
 from typing import Literal
 
 from langchain_core.tools import ToolException
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from claude_like.sandbox.base import FileInfo, SandboxError
 from claude_like.tools.base import (
     DEFAULT_SKIP_DIRS,
     ClaudeLikeTool,
     GlobMatcher,
+    ToolInput,
     is_binary,
     split_lines,
 )
@@ -28,19 +30,17 @@ MAX_LINE_CHARS = 500
 OutputMode = Literal["files_with_matches", "content", "count"]
 
 
-class GrepInput(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
+class GrepInput(ToolInput):
     pattern: str = Field(
         description=(
             r"Regular expression (Python syntax) to search for, e.g. def \w+_user or "
             r"TODO. Escape ( ) [ ] { } . * + ? with a backslash to match them literally."
         )
     )
-    path: str | None = Field(
-        default=None, description="File or folder to search (default: the workspace root)."
+    path: str = Field(
+        default=".", description="File or folder to search (default: the workspace root)."
     )
-    glob: str | None = Field(
+    glob: str | SkipJsonSchema[None] = Field(
         default=None,
         description="Only search files matching this glob, e.g. *.py or src/**/*.{ts,tsx}",
     )
@@ -56,20 +56,20 @@ class GrepInput(BaseModel):
         description="Ignore upper/lower case (like grep -i).",
         validation_alias=AliasChoices("case_insensitive", "-i"),
     )
-    context_before: int | None = Field(
-        default=None,
+    context_before: int = Field(
+        default=0,
         ge=0,
         description="content mode: lines to show before each match (like grep -B).",
         validation_alias=AliasChoices("context_before", "-B"),
     )
-    context_after: int | None = Field(
-        default=None,
+    context_after: int = Field(
+        default=0,
         ge=0,
         description="content mode: lines to show after each match (like grep -A).",
         validation_alias=AliasChoices("context_after", "-A"),
     )
-    context: int | None = Field(
-        default=None,
+    context: int = Field(
+        default=0,
         ge=0,
         description="content mode: lines to show before and after each match (like grep -C).",
         validation_alias=AliasChoices("context", "-C"),
@@ -79,8 +79,8 @@ class GrepInput(BaseModel):
         description="content mode: prefix lines with their line number (like grep -n).",
         validation_alias=AliasChoices("line_numbers", "-n"),
     )
-    head_limit: int | None = Field(
-        default=None,
+    head_limit: int = Field(
+        default=0,
         ge=0,
         description="Show only the first N files/lines/counts (0 = the default cap).",
     )
@@ -104,15 +104,15 @@ class Grep(ClaudeLikeTool):
     def _execute(
         self,
         pattern: str,
-        path: str | None = None,
+        path: str = ".",
         glob: str | None = None,
         output_mode: OutputMode = "files_with_matches",
         case_insensitive: bool = False,
-        context_before: int | None = None,
-        context_after: int | None = None,
-        context: int | None = None,
+        context_before: int = 0,
+        context_after: int = 0,
+        context: int = 0,
         line_numbers: bool = True,
-        head_limit: int | None = None,
+        head_limit: int = 0,
     ) -> str:
         regex = self._compile(pattern, case_insensitive)
         base_arg = path or "."
@@ -130,8 +130,7 @@ class Grep(ClaudeLikeTool):
             root = base if info.is_dir else posixpath.dirname(base)
             files = [f for f in files if matcher.match(posixpath.relpath(f.path, root))]
         limit = head_limit or DEFAULT_HEAD_LIMIT[output_mode]
-        before = context_before if context_before is not None else (context or 0)
-        after = context_after if context_after is not None else (context or 0)
+        before, after = max(context_before, context), max(context_after, context)
         search = _Search(self, regex, files)
         if output_mode == "content":
             body = search.content(before, after, line_numbers, limit)

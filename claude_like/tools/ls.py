@@ -7,18 +7,18 @@ import posixpath
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
-from claude_like.tools.base import ClaudeLikeTool, GlobMatcher
+from claude_like.tools.base import ClaudeLikeTool, GlobMatcher, ToolInput
 
 MAX_ENTRIES = 500
 
 
-class LSInput(BaseModel):
+class LSInput(ToolInput):
     path: str = Field(
         default=".",
         description="Folder to list, relative to the workspace or absolute (default: the root).",
     )
-    ignore: list[str] | None = Field(
-        default=None,
+    ignore: list[str] = Field(
+        default_factory=list,
         description='Names to leave out, as glob patterns. Example: ["*.pyc", "node_modules"]',
     )
 

@@ -7,6 +7,7 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from claude_like.tools.base import (
     ClaudeLikeTool,
+    ToolInput,
     is_binary,
     number_lines,
     split_lines,
@@ -19,20 +20,20 @@ MAX_LINE_CHARS = 2000
 """Longer lines are cut (minified files would otherwise eat the context)."""
 
 
-class ReadInput(BaseModel):
+class ReadInput(ToolInput):
     file_path: str = Field(
         description="Path of the file, relative to the workspace or absolute. Example: src/app.py",
         validation_alias=AliasChoices("file_path", "path"),
     )
-    offset: int | None = Field(
-        default=None,
+    offset: int = Field(
+        default=1,
         ge=0,
         description="Line number to start reading from (1 = first line). Only for long files.",
     )
-    limit: int | None = Field(
-        default=None,
+    limit: int = Field(
+        default=DEFAULT_LIMIT,
         ge=1,
-        description=f"How many lines to read (default {DEFAULT_LIMIT}).",
+        description="How many lines to read.",
     )
 
 
@@ -50,7 +51,7 @@ class Read(ClaudeLikeTool):
     args_schema: type[BaseModel] = ReadInput
     read_only = True
 
-    def _execute(self, file_path: str, offset: int | None = None, limit: int | None = None) -> str:
+    def _execute(self, file_path: str, offset: int = 1, limit: int = DEFAULT_LIMIT) -> str:
         resolved = self.resolve(file_path)
         info = self.sandbox.stat(resolved)
         if info is None:
@@ -71,8 +72,7 @@ class Read(ClaudeLikeTool):
         start = offset or 1
         if start > total:
             raise self._past_end(shown, start, total)
-        want = limit or DEFAULT_LIMIT
-        end = min(total, start - 1 + want)
+        end = min(total, start - 1 + limit)
         body, end = self._fit(lines, start, end)
         if start == 1 and end == total:
             return body

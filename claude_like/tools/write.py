@@ -5,10 +5,10 @@ from __future__ import annotations
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
-from claude_like.tools.base import ClaudeLikeTool, split_lines
+from claude_like.tools.base import ClaudeLikeTool, ToolInput, split_lines
 
 
-class WriteInput(BaseModel):
+class WriteInput(ToolInput):
     file_path: str = Field(
         description="Path of the file, relative to the workspace or absolute. Example: src/util.py",
         validation_alias=AliasChoices("file_path", "path"),
