@@ -135,10 +135,7 @@ class ClaudeLikeTool(BaseTool):
         except ToolException:
             raise
         except PathOutsideWorkspaceError as exc:
-            raise ToolException(
-                f"{exc}. Use a path inside the workspace ({self.sandbox.root}), "
-                "relative to it or absolute."
-            ) from exc
+            raise ToolException(f"{exc} (relative paths start at the workspace).") from exc
         except SandboxError as exc:
             raise ToolException(str(exc)) from exc
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from typing import Literal
 
 from langchain_core.tools import ToolException
@@ -95,8 +96,7 @@ class Grep(ClaudeLikeTool):
         "match; output_mode='content' shows the matching lines (path:line:text), 'count' "
         "counts matches per file. Narrow with path and glob (e.g. glob='*.py'). Skips "
         "binary files, files ignored by .gitignore, .git, node_modules, .venv and "
-        "__pycache__. Use this instead of "
-        "grep or rg in Bash."
+        "__pycache__. Use this instead of grep or rg in Bash."
     )
     args_schema: type[BaseModel] = GrepInput
     read_only = True
@@ -170,7 +170,7 @@ class _Search:
         self.limited: str = ""
         self.budget = tool.ctx.output_limit - 300
 
-    def _matching(self):
+    def _matching(self) -> Iterator[tuple[FileInfo, list[str], list[int]]]:
         """(file, lines, indexes of matching lines) for every file with a match."""
         for f in self.candidates:
             if f.size > MAX_FILE_BYTES:
