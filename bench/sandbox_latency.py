@@ -2,8 +2,8 @@
 
     python bench/sandbox_latency.py [--runs 200] [--exec-runs 50] [--docker-runs 10]
 
-Measures p50/p95 of a trivial command (``/bin/true``, a real process) and of a file read (``cat`` of a 10 kB
-file in the workspace) through
+Measures p50/p95 of a trivial command (``/bin/true``, a real process) and of a file read
+(``cat`` of a 10 kB file in the workspace) through
   (a) DockerSandbox's persistent shell (one ``docker exec`` for the whole session),
   (b) one ``docker exec`` per command on a running container (mini-swe-agent's way),
   (c) one ``docker run --rm`` per command (the LangChain tutorial's way),

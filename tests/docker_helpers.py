@@ -27,7 +27,9 @@ def _unavailable(reason: str) -> None:
 
 
 def labelled_ids(client) -> set[str]:  # type: ignore[no-untyped-def]
-    return {c.id for c in client.containers.list(all=True, filters={"label": f"{LABEL}=1"})}
+    """Containers this test process made (other runs may share the engine meanwhile)."""
+    mine = [f"{LABEL}=1", f"{LABEL}.pid={os.getpid()}"]
+    return {c.id for c in client.containers.list(all=True, filters={"label": mine})}
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +54,13 @@ def no_leaked_containers() -> Iterator[None]:
         return
     yield
     leaked = labelled_ids(client) - before
+    names = []
     for cid in leaked:  # clean up, then fail
         with contextlib.suppress(Exception):
-            client.containers.get(cid).remove(force=True)
-    assert not leaked, f"{len(leaked)} claude-like container(s) leaked by the tests"
+            c = client.containers.get(cid)
+            names.append(f"{c.name} ({c.status})")
+            c.remove(force=True)
+    assert not leaked, f"claude-like container(s) leaked by the tests: {names}"
 
 
 def docker_sandbox_for(workspace: Path) -> DockerSandbox:

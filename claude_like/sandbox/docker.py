@@ -262,7 +262,11 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             command=["python3", "-c", INIT_SCRIPT, str(self.pids_limit or 0)],
             name=self.name,
             detach=True,
-            labels={LABEL: "1", f"{LABEL}.workspace": str(self.host_dir)},
+            labels={
+                LABEL: "1",
+                f"{LABEL}.workspace": str(self.host_dir),
+                f"{LABEL}.pid": str(os.getpid()),  # lets a test run find only its own
+            },
             hostname="sandbox",
             user=self.user,
             working_dir=self.root,
