@@ -90,7 +90,7 @@ class ClaudeLikeAgent:
             if tools is None:
                 from claude_like.tools import ToolContext, make_tools
 
-                tools = make_tools(ToolContext(sandbox=self.sandbox))
+                tools = make_tools(ToolContext(self.sandbox, output_limit=output_limit))
             self.tools: list[BaseTool] = [*tools, *extra_tools]
             self.system_prompt = build_system_prompt(
                 self.sandbox, replace=system_prompt, append=append_system_prompt
