@@ -26,9 +26,15 @@ def workspace(tmp_path: Path) -> Path:
     return ws
 
 
-@pytest.fixture
-def sandbox(workspace: Path) -> Iterator[Sandbox]:
-    sb = LocalSandbox(workspace)
+@pytest.fixture(params=["local", pytest.param("docker", marks=pytest.mark.docker)])
+def sandbox(request: pytest.FixtureRequest, workspace: Path) -> Iterator[Sandbox]:
+    """Each sandbox-level test runs on the local sandbox and in the Docker sandbox."""
+    if request.param == "docker":
+        from docker_helpers import docker_sandbox_for
+
+        sb: Sandbox = docker_sandbox_for(workspace)
+    else:
+        sb = LocalSandbox(workspace)
     try:
         yield sb
     finally:
