@@ -100,7 +100,7 @@ def test_stream_yields_text_tool_events_and_final(tmp_path):
 async def test_async_twins(tmp_path):
     (tmp_path / "a.txt").write_text("alpha\n")
     script = [say("", tool_call("Read", {"file_path": "a.txt"})), say("alpha it is")]
-    agent, _ = make_agent(tmp_path, script + [say("streamed")])
+    agent, _ = make_agent(tmp_path, [*script, say("streamed")])
     with agent:
         result = await agent.arun("read a.txt")
         events = [e async for e in agent.astream("again")]

@@ -112,7 +112,8 @@ def test_turn_limit_ends_with_a_stop_reason_and_answers_pending_calls():
     last = state["messages"][-1]
     assert isinstance(last, ToolMessage) and "turn limit (4)" in last.content
     # every tool call in the thread has an answer, so the thread can continue
-    call_ids = {c["id"] for m in state["messages"] if isinstance(m, AIMessage) for c in m.tool_calls}
+    ais = [m for m in state["messages"] if isinstance(m, AIMessage)]
+    call_ids = {c["id"] for m in ais for c in m.tool_calls}
     assert call_ids == {m.tool_call_id for m in tool_messages(state)}
 
 
