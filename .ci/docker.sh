@@ -60,4 +60,12 @@ if ! engine_up; then
 fi
 log "engine up: $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '?')"
 
+# Containers of sandboxes whose process died without cleaning up (killed sessions).
+stale="$(docker ps -aq --filter label=claude-like=1 --filter status=exited --filter status=created)"
+if [ -n "$stale" ]; then
+    log "removing $(echo "$stale" | wc -l) stopped claude-like container(s)"
+    # shellcheck disable=SC2086
+    docker rm -f $stale >/dev/null || true
+fi
+
 bash "$here/sandbox/build.sh"

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -159,6 +161,35 @@ def test_container_killed_mid_call_is_reported(docker_sandbox: DockerSandbox) ->
     assert r.exit_code is None
     assert "container stopped" in r.note
     assert docker_sandbox.execute("echo again").output.strip() == "again"
+
+
+@pytest.mark.docker
+def test_exit_restarts_the_shell_in_the_same_container(docker_sandbox: DockerSandbox) -> None:
+    docker_sandbox.execute("mkdir -p d && cd d && export KEEP=1")
+    cid = docker_sandbox.container.id
+    r = docker_sandbox.execute("exit 3")
+    assert r.exit_code is None and "restarted" in r.note
+    assert docker_sandbox.execute('echo "$KEEP $PWD"').output.strip() == "1 /workspace/d"
+    assert docker_sandbox.container.id == cid
+
+
+@pytest.mark.docker
+def test_close_ends_a_command_running_in_another_thread(docker_client, workspace: Path) -> None:
+    sb = DockerSandbox(workspace, client=docker_client)
+    sb.execute("true")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(sb.execute("sleep 300")))
+    worker.start()
+    container = docker_client.containers.get(sb.name)
+    for _ in range(200):  # until the command runs (bounded)
+        if container.exec_run(["pgrep", "-x", "sleep"]).exit_code == 0:
+            break
+        time.sleep(0.1)
+    sb.close()
+    worker.join(timeout=120)
+    assert not worker.is_alive()
+    assert results and results[0].exit_code is None
+    assert not _exists(docker_client, sb.name)
 
 
 @pytest.mark.docker

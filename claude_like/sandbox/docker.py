@@ -154,8 +154,11 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
                 self._reset_shell()
             result = self.shell.run(command, timeout)
             if self._notes:
-                note = "; ".join([*self._notes, result.note] if result.note else self._notes)
-                result = replace(result, note=note)
+                notes = list(self._notes)
+                # The shell's own "exports restored" is wrong after a new container.
+                if result.note and "restored" not in result.note:
+                    notes.append(result.note)
+                result = replace(result, note="; ".join(notes))
             return result
 
     def _reset_shell(self) -> None:
@@ -167,20 +170,25 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             self._proc = None
 
     def close(self) -> None:
-        """Stop the shell and remove the container (unless ``keep``). Idempotent."""
+        """Remove the container (unless ``keep``) and stop the shell. Idempotent.
+
+        The container goes first, without waiting for the lock: a command still running in
+        another thread then ends at once instead of holding ``close()`` until its timeout.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        container = self._container
+        if container is not None and not self.keep:
+            self._skip_kills = True  # the whole container goes: no tree to kill first
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
         with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            atexit.unregister(self.close)
-            # The container goes away whole: no need to kill the shell's tree first.
-            self._skip_kills = not self.keep
             with contextlib.suppress(Exception):
                 self.shell.close()
-            container, self._container = self._container, None
-            if container is not None and not self.keep:
-                with contextlib.suppress(Exception):
-                    container.remove(force=True)
+            self._container = None
+            self._proc = None
             if self._client is not None and self._own_client:
                 with contextlib.suppress(Exception):
                     self._client.close()

@@ -101,6 +101,26 @@ def build_image(image: str = DEFAULT_IMAGE, *, force: bool = False, quiet: bool 
         raise SandboxError(f"building {image} failed (exit {proc.returncode}); see the log above")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m claude_like.sandbox.docker_image [--force] [--image NAME:TAG]``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build the claude-like sandbox image.")
+    ap.add_argument("--image", default=DEFAULT_IMAGE)
+    ap.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    args = ap.parse_args(argv)
+    try:
+        build_image(args.image, force=args.force)
+    except SandboxError as exc:
+        print(exc)
+        return 1
+    return 0
+
+
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[-1][:200] if text else type(exc).__name__
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
