@@ -79,7 +79,7 @@ def test_tool_call_messages_go_out_with_empty_string_content(native_server: Fake
     ]
     chat.bind_tools([read_file]).invoke(history)
     sent = native_server.bodies("/v1/chat/completions")[-1]["messages"]
-    assistant = [m for m in sent if m["role"] == "assistant"][0]
+    assistant = next(m for m in sent if m["role"] == "assistant")
     assert assistant["content"] == ""  # langchain-openai alone sends null
     assert assistant["tool_calls"][0]["function"]["name"] == "read_file"
 

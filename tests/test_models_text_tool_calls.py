@@ -116,8 +116,8 @@ def test_native_calls_win() -> None:
 
 
 def test_content_blocks_are_read() -> None:
-    msg = AIMessage(content=[{"type": "text", "text": '<tool_call>{"name": "Bash", '
-                                                       '"arguments": {"command": "ls"}}</tool_call>'}])
+    text = '<tool_call>{"name": "Bash", "arguments": {"command": "ls"}}</tool_call>'
+    msg = AIMessage(content=[{"type": "text", "text": text}])
     out = recover_tool_calls(msg, NAMES)
     assert out.tool_calls[0]["args"] == {"command": "ls"}
 

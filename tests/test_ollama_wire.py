@@ -169,7 +169,7 @@ def test_a_bad_request_is_not_retried(ollama: FakeOllama) -> None:
 
 
 def test_missing_model_says_ollama_pull(ollama: FakeOllama) -> None:
-    with pytest.raises(ModelUnavailableError, match="ollama pull llama3.2"):
+    with pytest.raises(ModelUnavailableError, match=r"ollama pull llama3\.2"):
         make_chat_model("ollama:llama3.2", base_url=ollama.url)
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
@@ -39,7 +40,11 @@ def count_tokens(
     else an approximation. Never raises for a network or tokenizer problem."""
     model = unwrap(chat_model)
     counter = getattr(model, "get_num_tokens_from_messages", None)
-    if counter is not None:
+    # The base class's counter loads a GPT-2 tokenizer from a hub: only trust overrides.
+    overridden = getattr(type(model), "get_num_tokens_from_messages", None) is not getattr(
+        BaseLanguageModel, "get_num_tokens_from_messages", None
+    )
+    if counter is not None and overridden:
         try:
             return int(counter(list(messages), tools=list(tools) if tools else None))
         except Exception:  # a missing tokenizer download, an unreachable server, ...
