@@ -231,7 +231,8 @@ def test_background_processes_do_not_block_the_shell(
     ok("Bash", command="(while :; do echo noisy; sleep 0.1; done) &")
     still_works(ok)
     # A later timeout kills every process of the shell's session, background jobs included.
-    call("Bash", command="sleep 60", timeout=1)
+    killed = call("Bash", command="sleep 60", timeout=1)
     left = ok("Bash", command="ps -eo args= | grep -E '^(sleep 1000|sh -c while)' | wc -l")
-    assert left.split()[-1] == "0"
+    ps = ok("Bash", command="ps -eo pid,sid,args")
+    assert left.split()[-1] == "0", (killed.content, left, ps)
     still_works(ok)
