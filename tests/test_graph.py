@@ -246,3 +246,19 @@ def test_dangling_tool_calls_are_answered_before_the_model_sees_them(position):
         history.append(HumanMessage("two"))
     fixed = close_dangling_calls(history)
     assert isinstance(fixed[2], ToolMessage) and fixed[2].tool_call_id == "d1"
+
+
+def test_a_tool_call_written_as_text_is_recovered_and_run():
+    text_call = '<tool_call>\n{"name": "add", "arguments": {"a": 20, "b": 22}}\n</tool_call>'
+    model = ScriptedChatModel(script=[say(text_call), say("42")])
+    state = run(model, [add])
+    (msg,) = tool_messages(state)
+    assert msg.status == "success" and msg.content == "42"
+    assert state["messages"][-1].content == "42"
+
+
+def test_plain_text_that_only_mentions_a_tool_stays_an_answer():
+    model = ScriptedChatModel(script=[say("You could use the add tool for that.")])
+    state = run(model, [add])
+    assert tool_messages(state) == []
+    assert state["stop_reason"] == "done"
