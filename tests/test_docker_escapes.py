@@ -236,3 +236,37 @@ def test_background_processes_do_not_block_the_shell(
     ps = ok("Bash", command="ps -eo pid,sid,args")
     assert left.split()[-1] == "0", (killed.content, left, ps)
     still_works(ok)
+
+
+FLIPPER = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+os.makedirs("d", exist_ok=True)
+open("d/note.txt", "w").write("inside\\n")
+os.symlink(sys.argv[1], "d_link")
+while True:  # atomically swap the folder d and a symlink pointing out of the workspace
+    libc.renameat2(-100, b"d", -100, b"d_link", 2)  # RENAME_EXCHANGE
+"""
+
+
+def test_symlink_swap_race_cannot_redirect_file_tools(
+    ok: Ok, call: Call, secret: Path
+) -> None:
+    """The container flips ``d`` between a folder and a link out while the host reads and
+    writes ``d/...``: a check-then-open implementation loses this race now and then (the
+    deterministic test of the mechanism is in test_docker_sandbox.py)."""
+    ok("Write", file_path="flip.py", content=FLIPPER)
+    ok("Bash", command=f"python3 flip.py {secret.parent} > flip.log 2>&1 &")
+    before = sorted(p.name for p in secret.parent.iterdir())
+    seen = []
+    for i in range(1000):
+        call("Write", file_path="d/secret.txt", content=f"overwritten {i}\n")
+        seen.append(str(call("Read", file_path="d/secret.txt").content))
+        if i % 50 == 0:
+            seen.append(str(call("LS", path="d").content))
+            seen.append(str(call("Grep", pattern=SECRET, output_mode="content").content))
+    assert secret.read_text() == f"{SECRET}\n"
+    assert sorted(p.name for p in secret.parent.iterdir()) == before
+    assert not any(f":{SECRET}" in s or f"\t{SECRET}" in s for s in seen)
+    ok("Bash", command="pkill -f flip.py; true")
+    still_works(ok)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from claude_like.sandbox import DockerSandbox, PathOutsideWorkspaceError
+from claude_like.sandbox.docker_files import BeneathFiles
 from claude_like.sandbox.docker_image import (
     BUILD_SCRIPT,
     DEFAULT_IMAGE,
@@ -50,6 +51,33 @@ def test_unreachable_engine_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch
 def test_root_user_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="root"):
         DockerSandbox(tmp_path, user="0:0")
+
+
+def test_file_ops_refuse_escapes_even_when_the_check_is_stale(tmp_path: Path) -> None:
+    """The open itself refuses to leave the workspace (openat2 RESOLVE_BENEATH), so a
+    symlink swapped in after the path check cannot redirect a read, write or listing."""
+    ws, out = tmp_path / "ws", tmp_path / "out"
+    ws.mkdir()
+    out.mkdir()
+    (out / "secret.txt").write_text("host secret")
+    (ws / "d").symlink_to(out)
+    (ws / "inside").mkdir()
+    (ws / "inside/ok.txt").write_text("fine")
+    (ws / "in_link").symlink_to("inside")
+    files = BeneathFiles(ws, "/workspace")
+    files.host_path = lambda path: ws / "inside"  # type: ignore[method-assign]  # stale check
+    for op in (
+        lambda: files.read_bytes("d/secret.txt"),
+        lambda: files.write_bytes("d/new.txt", b"x"),
+        lambda: files.write_bytes("d/deeper/new.txt", b"x"),
+        lambda: files.list_dir("d"),
+        lambda: files.walk("d"),
+    ):
+        with pytest.raises(PathOutsideWorkspaceError):
+            op()
+    assert sorted(p.name for p in out.iterdir()) == ["secret.txt"]
+    # Links that stay inside still work.
+    assert files.read_bytes("in_link/ok.txt") == b"fine"
 
 
 # -- lifecycle ----------------------------------------------------------------------------

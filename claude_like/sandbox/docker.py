@@ -1,7 +1,8 @@
 """DockerSandbox: every shell command runs in an isolated, long-lived container.
 
 File operations go straight to the host folder that is bind-mounted at ``root`` (through
-:class:`WorkspaceFiles`, so ``..`` and symlinks pointing out are refused); the shell is a
+:class:`BeneathFiles`: ``..`` and symlinks pointing out are refused, and no symlink swapped
+in by the container meanwhile can redirect them outside); the shell is a
 persistent bash inside the container (:class:`ShellSession` over one ``docker exec``).
 The container is created on first use, reused for every command, recreated when it died,
 and removed on ``close()``, on leaving a ``with`` block, or at interpreter exit.
@@ -30,8 +31,8 @@ from claude_like.sandbox.base import (
     ExecResult,
     Sandbox,
     SandboxError,
-    WorkspaceFiles,
 )
+from claude_like.sandbox.docker_files import BeneathFiles
 from claude_like.sandbox.docker_image import (
     DEFAULT_IMAGE,
     LABEL,
@@ -83,7 +84,7 @@ def _parse_user(user: str | int) -> tuple[int, int]:
     return uid, gid
 
 
-class DockerSandbox(WorkspaceFiles, Sandbox):
+class DockerSandbox(BeneathFiles, Sandbox):
     """Runs tools in a container that sees only ``workspace`` (mounted at ``root``).
 
     ``name`` lets a later sandbox reattach to the same container (``keep=True`` leaves it
@@ -113,7 +114,7 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
     ) -> None:
         if not root.startswith("/") or root == "/":
             raise SandboxError(f"root must be an absolute folder other than /, got {root!r}")
-        WorkspaceFiles.__init__(self, workspace, root)
+        BeneathFiles.__init__(self, workspace, root)
         self.image = image
         self.name = name or f"claude-like-{secrets.token_hex(6)}"
         self.network_mode = network_mode
@@ -122,6 +123,8 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
         self.pids_limit = pids_limit
         self.read_only = read_only
         self.uid, self.gid = default_user(self.host_dir) if user is None else _parse_user(user)
+        if os.geteuid() == 0:
+            self.owner = (self.uid, self.gid)  # files the host makes go to the sandbox user
         self.env = dict(env or {})
         self.keep = keep
         self._client = client
@@ -192,11 +195,6 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
             if self._client is not None and self._own_client:
                 with contextlib.suppress(Exception):
                     self._client.close()
-
-    def _owned(self, host: Path) -> None:
-        if os.geteuid() == 0 and self.uid != 0:
-            with contextlib.suppress(OSError):
-                os.lchown(host, self.uid, self.gid)
 
     # -- container -----------------------------------------------------------------------------
     @property
