@@ -36,6 +36,8 @@ from claude_like.sandbox.docker_files import BeneathFiles
 from claude_like.sandbox.docker_image import (
     DEFAULT_IMAGE,
     LABEL,
+    ImageMissingError,
+    build_image,
     connect,
     ensure_image,
 )
@@ -88,8 +90,10 @@ class DockerSandbox(BeneathFiles, Sandbox):
     """Runs tools in a container that sees only ``workspace`` (mounted at ``root``).
 
     ``name`` lets a later sandbox reattach to the same container (``keep=True`` leaves it
-    running after ``close()`` for that). ``client`` is a docker SDK client (default: from
-    the environment). When the host user is root, the workspace is chowned to the sandbox
+    running after ``close()`` for that). ``auto_build=True`` builds a missing image with
+    ``sandbox/build.sh`` (minutes; needs root and a source checkout) instead of raising
+    :class:`ImageMissingError`. ``client`` is a docker SDK client (default: from the
+    environment). When the host user is root, the workspace is chowned to the sandbox
     user so that the unprivileged shell can write to it.
     """
 
@@ -110,6 +114,7 @@ class DockerSandbox(BeneathFiles, Sandbox):
         default_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         env: dict[str, str] | None = None,
         keep: bool = False,
+        auto_build: bool = False,
         client: docker.DockerClient | None = None,
     ) -> None:
         if not root.startswith("/") or root == "/":
@@ -127,6 +132,7 @@ class DockerSandbox(BeneathFiles, Sandbox):
             self.owner = (self.uid, self.gid)  # files the host makes go to the sandbox user
         self.env = dict(env or {})
         self.keep = keep
+        self.auto_build = auto_build
         self._client = client
         self._own_client = client is None
         self._container: Container | None = None
@@ -260,7 +266,12 @@ class DockerSandbox(BeneathFiles, Sandbox):
     def _create(self) -> Container:
         from docker.errors import APIError
 
-        ensure_image(self.client, self.image)
+        try:
+            ensure_image(self.client, self.image)
+        except ImageMissingError:
+            if not self.auto_build:
+                raise
+            build_image(self.image)
         if os.geteuid() == 0 and self.uid != 0:
             self._chown_workspace()
         tmpfs_opts = "rw,nosuid,nodev,size=512m"

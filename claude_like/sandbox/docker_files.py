@@ -211,6 +211,23 @@ class BeneathFiles(WorkspaceFiles):
         with self._fd(path, prefix, os.O_PATH | os.O_DIRECTORY) as fd:
             yield fd
 
+    def stat(self, path: str) -> FileInfo | None:
+        real = self.host_path(path)  # like the base: describes what the path resolves to
+        rel = str(real.relative_to(self.host_dir))
+        try:
+            with self._fd(path, rel, os.O_PATH | os.O_NOFOLLOW) as fd:
+                st = os.fstat(fd)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        is_dir = stat_mod.S_ISDIR(st.st_mode)
+        return FileInfo(
+            path=self._to_view(real),
+            is_dir=is_dir,
+            size=0 if is_dir else st.st_size,
+            mtime=st.st_mtime,
+            is_symlink=stat_mod.S_ISLNK(st.st_mode),
+        )
+
     def list_dir(self, path: str) -> list[FileInfo]:
         real = self.host_path(path)
         if not real.exists():
