@@ -205,8 +205,7 @@ class ToolNode:
     def __call__(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         emit = _writer()
         invalid, batches, done = self._plan(state)
-        for msg in [*invalid, *done.values()]:
-            emit(_end_event(msg))
+        _emit_refused(emit, state, invalid, done)
         for batch in batches:
             for call in batch:
                 emit(_start_event(call))
@@ -226,8 +225,7 @@ class ToolNode:
     async def acall(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         emit = _writer()
         invalid, batches, done = self._plan(state)
-        for msg in [*invalid, *done.values()]:
-            emit(_end_event(msg))
+        _emit_refused(emit, state, invalid, done)
         for batch in batches:
             for call in batch:
                 emit(_start_event(call))
@@ -236,6 +234,19 @@ class ToolNode:
                 done[call["id"] or ""] = msg
                 emit(_end_event(msg))
         return self._ordered(state, invalid, done)
+
+
+def _emit_refused(
+    emit: Emit, state: AgentState, invalid: list[ToolMessage], refused: dict[str, ToolMessage]
+) -> None:
+    """Refused calls still show up as started and finished, so a UI sees every call."""
+    ai = state["messages"][-1]
+    calls = {c["id"] or "": c for c in ai.tool_calls} if isinstance(ai, AIMessage) else {}
+    for msg in [*invalid, *refused.values()]:
+        call = calls.get(msg.tool_call_id)
+        args = call["args"] if call is not None else {}
+        emit({"type": "tool_start", "id": msg.tool_call_id, "name": msg.name, "args": args})
+        emit(_end_event(msg))
 
 
 def _writer() -> Emit:

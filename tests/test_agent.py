@@ -171,3 +171,14 @@ def test_system_prompt_can_be_replaced(tmp_path):
     with agent:
         agent.run("hi")
     assert model.calls[0][0].content.startswith("You are terse.\n")
+
+
+def test_refused_calls_are_streamed_as_started_and_failed(tmp_path):
+    agent, _ = make_agent(tmp_path, [say("", tool_call("Delete", {"path": "x"})), say("ok")])
+    with agent:
+        events = list(agent.stream("try"))
+    started = [e for e in events if isinstance(e, ToolStarted)]
+    finished = [e for e in events if isinstance(e, ToolFinished)]
+    assert [(e.name, e.args) for e in started] == [("Delete", {"path": "x"})]
+    assert [e.ok for e in finished] == [False]
+    assert "no tool named 'Delete'" in finished[0].output
