@@ -31,28 +31,38 @@ fi
 
 engine_up() { docker info >/dev/null 2>&1; }
 
-if ! engine_up; then
-    log "starting dockerd (log: $DOCKERD_LOG)"
-    # containerd is started by dockerd itself when none runs.
-    nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+# A daemon killed with its session leaves its pid file behind, and a new dockerd then
+# refuses to start (or waits on a containerd that is gone): drop pid files of dead processes.
+drop_stale_pidfile() {
+    local pidfile="$1" name="$2" st="" comm=""
+    [ -f "$pidfile" ] || return 0
+    read -r st comm < <(ps -p "$(cat "$pidfile")" -o stat=,comm= 2>/dev/null || true) || true
+    if [ "$comm" != "$name" ] || [[ "$st" == Z* ]]; then
+        rm -f "$pidfile"
+    fi
+}
+
+# Start dockerd with the given flags and wait until it answers or exits.
+start_dockerd() {
+    drop_stale_pidfile /var/run/docker.pid dockerd
+    drop_stale_pidfile /var/run/docker/containerd/containerd.pid containerd
+    log "starting dockerd $* (log: $DOCKERD_LOG)"
+    nohup dockerd "$@" >>"$DOCKERD_LOG" 2>&1 </dev/null &
     dockerd_pid=$!
     for _ in $(seq 1 60); do
-        engine_up && break
+        engine_up && return 0
+        kill -0 "$dockerd_pid" 2>/dev/null || return 1
         sleep 1
     done
-    if ! engine_up; then
-        log "dockerd did not come up within 60 s; retrying without iptables/bridge"
-        kill "$dockerd_pid" 2>/dev/null || true
-        wait "$dockerd_pid" 2>/dev/null || true
-        # The sandbox runs with network "none" and the image builds with the host network,
-        # so the default bridge (which needs iptables NAT) is not needed.
-        nohup dockerd --iptables=false --bridge=none >>"$DOCKERD_LOG" 2>&1 </dev/null &
-        for _ in $(seq 1 60); do
-            engine_up && break
-            sleep 1
-        done
-    fi
-    if ! engine_up; then
+    kill "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+    return 1
+}
+
+if ! engine_up; then
+    # The sandbox runs with network "none" and the image builds with the host network, so
+    # when the default bridge (iptables NAT) cannot be set up, do without it.
+    if ! start_dockerd && ! start_dockerd --iptables=false --bridge=none; then
         log "dockerd failed to start; last lines of $DOCKERD_LOG:"
         tail -n 30 "$DOCKERD_LOG" >&2 || true
         exit 1
