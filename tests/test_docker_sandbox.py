@@ -48,6 +48,19 @@ def test_unreachable_engine_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch
         connect()
 
 
+def test_engine_gone_mid_session_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import docker
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    gone = docker.DockerClient(base_url="unix:///nonexistent/docker.sock", version="1.41")
+    sb = DockerSandbox(tmp_path, client=gone)
+    with pytest.raises(DockerUnavailableError, match="dockerd"):
+        sb.execute("true")
+    sb.close()
+
+
 def test_root_user_is_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="root"):
         DockerSandbox(tmp_path, user="0:0")

@@ -36,6 +36,7 @@ from claude_like.sandbox.docker_files import BeneathFiles
 from claude_like.sandbox.docker_image import (
     DEFAULT_IMAGE,
     LABEL,
+    DockerUnavailableError,
     ImageMissingError,
     build_image,
     connect,
@@ -338,10 +339,23 @@ class DockerSandbox(BeneathFiles, Sandbox):
 
     # -- shell plumbing ------------------------------------------------------------------------
     def _spawn(self) -> DockerShellProcess:
-        from docker.errors import APIError
+        import requests
+        from docker.errors import DockerException
 
         if self._closed:
             raise SandboxError("this sandbox is closed")
+        try:
+            return self._spawn_in_container()
+        except (requests.ConnectionError, DockerException) as exc:
+            try:
+                connect().close()
+            except DockerUnavailableError as down:
+                raise down from exc
+            raise SandboxError(f"the Docker engine failed: {exc}") from exc
+
+    def _spawn_in_container(self) -> DockerShellProcess:
+        from docker.errors import APIError
+
         for attempt in range(2):
             c = self._ensure_container()
             try:
