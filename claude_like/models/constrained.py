@@ -19,6 +19,7 @@ the final answer).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
@@ -33,7 +34,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.messages.tool import ToolCall
+from langchain_core.messages.tool import InvalidToolCall, ToolCall
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -44,6 +45,8 @@ from claude_like.models.base import ModelInfo, attach_info
 from claude_like.models.text_tool_calls import _loads_lenient, find_tool_calls
 
 FINAL = "final_answer"
+_TOOL_NAME = re.compile(r'\s*\{\s*"tool"\s*:\s*"([^"]+)"')
+_CUT_ANSWER = re.compile(r'"answer"\s*:\s*"(.*)', re.DOTALL)
 RAW_KEY = "constrained_raw"
 #: Longest final answer the schema admits (the generation cap applies as well).
 ANSWER_MAX_CHARS = 8000
@@ -135,7 +138,7 @@ class ConstrainedToolChatModel(BaseChatModel):
             defs.update(params.pop("$defs", {}) or {})
             params.setdefault("type", "object")
             params.setdefault("properties", {})
-            branches.append(_branch(fn["name"], params))
+            branches.append(_branch(fn["name"], _bounded(params)))
         if final or not branches:
             answer = {
                 "type": "object",
@@ -259,13 +262,27 @@ class ConstrainedToolChatModel(BaseChatModel):
                 calls = [ToolCall(name=tool, args=args if isinstance(args, dict) else {},
                                   id=f"call_{uuid.uuid4().hex[:24]}", type="tool_call")]
                 content = ""
+        invalid: list[InvalidToolCall] = []
         if not calls and content == raw:
             calls = find_tool_calls(raw, names)
             if calls:
                 content = ""
+            elif value is None and (cut := _TOOL_NAME.match(raw)) and \
+                    cut.group(1) == self._final_name:
+                answer = _CUT_ANSWER.search(raw)
+                content = answer.group(1).rstrip('"}\n ') if answer else raw
+            elif value is None and (cut := _TOOL_NAME.match(raw)):
+                # A call cut off (generation cap) or garbled: back to the model as an
+                # invalid call, not passed off as a final answer.
+                invalid = [InvalidToolCall(
+                    name=cut.group(1), args=raw[:500], id=f"call_{uuid.uuid4().hex[:24]}",
+                    error="the reply ended before its JSON was complete (generation cap?)",
+                    type="invalid_tool_call")]
+                content = ""
         return AIMessage(
             content=content,
             tool_calls=calls,
+            invalid_tool_calls=invalid,
             additional_kwargs={RAW_KEY: raw},
             response_metadata=dict(getattr(reply, "response_metadata", {}) or {}),
             usage_metadata=getattr(reply, "usage_metadata", None),
@@ -347,6 +364,10 @@ class ConstrainedToolChatModel(BaseChatModel):
                     {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"],
                      "index": i, "type": "tool_call_chunk"}
                     for i, c in enumerate(msg.tool_calls)
+                ] + [  # args no JSON repair can parse: the chunk reports an invalid call
+                    {"name": c["name"], "args": f"(cut off) {c['args']}", "id": c["id"],
+                     "index": len(msg.tool_calls) + i, "type": "tool_call_chunk"}
+                    for i, c in enumerate(msg.invalid_tool_calls)
                 ],
                 chunk_position="last",
             ),
@@ -362,6 +383,23 @@ class ConstrainedToolChatModel(BaseChatModel):
         model = self.bind_tools(tools) if tools else self
         assert isinstance(model, ConstrainedToolChatModel)
         return self.inner.get_num_tokens_from_messages(model.render(messages))
+
+
+#: Longest list the schema admits where a tool sets no bound: a small model otherwise
+#: fills an optional list until the generation cap cuts the call in half.
+MAX_ITEMS = 16
+
+
+def _bounded(schema: Any) -> Any:
+    """``schema`` with a ``maxItems`` on every unbounded array."""
+    if isinstance(schema, list):
+        return [_bounded(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _bounded(v) for k, v in schema.items()}
+    if out.get("type") == "array" and "maxItems" not in out:
+        out["maxItems"] = MAX_ITEMS
+    return out
 
 
 def _first_json_text(raw: str) -> str:
