@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from docker import DockerClient
 
 from claude_like.sandbox import DockerSandbox, SandboxError
 from claude_like.sandbox.docker_image import DEFAULT_IMAGE, LABEL, connect, ensure_image
@@ -63,17 +64,23 @@ def no_leaked_containers() -> Iterator[None]:
     assert not leaked, f"claude-like container(s) leaked by the tests: {names}"
 
 
+_shared_client: DockerClient | None = None
+"""One client for every sandbox the helper makes (a client holds a connection pool)."""
+
+
 def docker_sandbox_for(workspace: Path) -> DockerSandbox:
     """A DockerSandbox on ``workspace``, or a CI failure / local skip when Docker is missing.
 
     For suites parametrized over sandboxes (``LocalSandbox`` and ``DockerSandbox``).
     """
+    global _shared_client
     try:
-        client = connect()
-        ensure_image(client, DEFAULT_IMAGE)
+        if _shared_client is None:
+            _shared_client = connect()
+        ensure_image(_shared_client, DEFAULT_IMAGE)
     except SandboxError as exc:
         _unavailable(str(exc))
-    return DockerSandbox(workspace, client=client)
+    return DockerSandbox(workspace, client=_shared_client)
 
 
 @pytest.fixture
