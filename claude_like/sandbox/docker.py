@@ -43,6 +43,7 @@ from claude_like.sandbox.docker_image import (
     ensure_image,
 )
 from claude_like.sandbox.docker_shell import (
+    INIT_BOOT,
     INIT_SCRIPT,
     KILL_TREE_SCRIPT,
     DockerShellProcess,
@@ -277,7 +278,7 @@ class DockerSandbox(BeneathFiles, Sandbox):
             self._chown_workspace()
         tmpfs_opts = "rw,nosuid,nodev,size=512m"
         kwargs: dict[str, Any] = dict(
-            command=["python3", "-c", INIT_SCRIPT, str(self.pids_limit or 0)],
+            command=["python3", "-c", INIT_BOOT, INIT_SCRIPT, str(self.pids_limit or 0)],
             name=self.name,
             detach=True,
             labels={

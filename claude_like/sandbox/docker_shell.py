@@ -106,6 +106,19 @@ leaders (the shells), SIGUSR2 kills the shells too (sent with ``container.kill(s
 It also sweeps by itself when the processes stay near the pids limit: a fork bomb left in
 the background would otherwise cripple every later command until one timed out."""
 
+INIT_BOOT = (
+    "import os, sys\n"
+    "try:\n"
+    "    fd = os.memfd_create('claude-like-init', 0)\n"
+    "    os.write(fd, sys.argv[1].encode())\n"
+    "    os.execv(sys.executable, [sys.executable, '/proc/self/fd/%d' % fd, *sys.argv[2:]])\n"
+    "except OSError:\n"
+    "    del sys.argv[0]\n"
+    "    exec(sys.argv[0])\n"
+)
+"""``python3 -c INIT_BOOT INIT_SCRIPT LIMIT``: re-executes the init from a memfd, so that
+``ps`` in the sandbox shows a short ``python3 /proc/self/fd/3 256``, not the whole script."""
+
 _HEADER = struct.Struct(">BxxxL")
 
 
