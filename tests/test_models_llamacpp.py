@@ -209,3 +209,27 @@ def test_native_forced_over_auto() -> None:
         assert isinstance(chat, CompatChatOpenAI)
     finally:
         server.close()
+
+
+def test_anthropic_route_derives_timings_from_usage() -> None:
+    from claude_like.models.llamacpp import _add_timings
+
+    msg = AIMessage(content="x", usage_metadata={
+        "input_tokens": 120, "output_tokens": 5, "total_tokens": 125,
+        "input_token_details": {"cache_read": 100}})
+    _add_timings(msg)
+    assert msg.response_metadata["timings"] == {"cache_n": 100, "prompt_n": 20}
+    bare = AIMessage(content="x", usage_metadata={"input_tokens": 0, "output_tokens": 5,
+                                                  "total_tokens": 5})
+    _add_timings(bare)
+    assert "timings" not in bare.response_metadata
+
+
+def test_anthropic_mode_is_chat_anthropic(native_server: FakeServer) -> None:
+    from claude_like.models.llamacpp import LlamaCppChatAnthropic
+
+    chat = make_chat_model("llamacpp-anthropic:fake", base_url=native_server.url,
+                           max_tokens=77)
+    assert isinstance(chat, LlamaCppChatAnthropic)
+    assert chat.max_tokens == 77 and chat.anthropic_api_url == native_server.url
+    assert model_info(chat).api == "anthropic"

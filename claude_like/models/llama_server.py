@@ -217,6 +217,24 @@ def _locked(path: Path):  # type: ignore[no-untyped-def]
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def fetch_templates(version: str = LLAMA_CPP_VERSION) -> Path:
+    """Cache the chat templates of llama.cpp's tree without building (a llama-server found
+    on PATH comes without them): downloads the sdist and extracts ``models/templates``."""
+    dest = cache_dir(version) / "templates"
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="llama-templates-") as tmp:
+        url, sha = _sdist_url(version)
+        sdist = Path(tmp) / url.rsplit("/", 1)[-1]
+        _download(url, sdist, sha)
+        with tarfile.open(sdist) as tar:
+            for member in tar.getmembers():
+                if "/models/templates/" in member.name and member.name.endswith(".jinja"):
+                    source = tar.extractfile(member)
+                    if source is not None:
+                        (dest / Path(member.name).name).write_bytes(source.read())
+    return dest
+
+
 def ensure_llama_server(version: str = LLAMA_CPP_VERSION, *, build: bool = True) -> Path:
     """An existing llama-server, else (``build=True``) a freshly built and cached one."""
     found = find_llama_server(version)
@@ -425,7 +443,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.template:
             found_t = template_path(TOOL_TEMPLATE, args.version)
             if found_t is None:
-                print(f"no {TOOL_TEMPLATE} cached (it is copied at build time)", file=sys.stderr)
+                fetch_templates(args.version)
+                found_t = template_path(TOOL_TEMPLATE, args.version)
+            if found_t is None:
+                print(f"no {TOOL_TEMPLATE} in llama.cpp {args.version}", file=sys.stderr)
                 return 1
             print(found_t)
     except (ModelUnavailableError, RuntimeError, OSError, httpx.HTTPError,
