@@ -233,3 +233,11 @@ def test_anthropic_mode_is_chat_anthropic(native_server: FakeServer) -> None:
     assert isinstance(chat, LlamaCppChatAnthropic)
     assert chat.max_tokens == 77 and chat.anthropic_api_url == native_server.url
     assert model_info(chat).api == "anthropic"
+
+
+def test_router_mode_server_must_serve_the_alias(native_server: FakeServer) -> None:
+    native_server.routes[("GET", "/v1/models")] = lambda _b: (200, {"data": [
+        {"id": "qwen", "aliases": ["qwen-coder"]}, {"id": "llama"}]})
+    with pytest.raises(ModelUnavailableError, match="not 'mistral'"):
+        make_chat_model("llamacpp:mistral", base_url=native_server.url)
+    assert make_chat_model("llamacpp:qwen-coder", base_url=native_server.url)

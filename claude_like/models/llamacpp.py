@@ -181,6 +181,8 @@ def make_llamacpp(
         raise ValueError(f"tool_calling must be native, constrained or auto, not {tool_calling!r}")
     root = server_root(base_url)
     props = probe_server(root) if check else {}
+    if check and alias and alias != "default":
+        _check_alias(root, alias)
     info = info_from_props(alias or "default", root, props, api, max_tokens)
     alias = alias or "default"
     api_key = api_key or os.environ.get("LLAMACPP_API_KEY")
@@ -215,6 +217,25 @@ def make_llamacpp(
 
         return ConstrainedToolChatModel.wrap(chat, info)
     return chat
+
+
+def _check_alias(root: str, alias: str) -> None:
+    """A server that serves several models (router mode) must serve ``alias``; a
+    single-model server answers to any name, so it is not held to its alias."""
+    try:
+        data = httpx.get(f"{root}/v1/models", timeout=5.0).json().get("data", [])
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return
+    names: set[str] = set()
+    for m in data if isinstance(data, list) else []:
+        names.add(str(m.get("id")))
+        names.update(str(a) for a in m.get("aliases") or [])
+    if len(data) > 1 and alias not in names:
+        raise ModelUnavailableError(
+            f"llama-server at {root} serves {', '.join(sorted(names))}, not {alias!r}",
+            hint="use one of those names, or start a server for it: "
+            + start_hint(root).removeprefix("start it: "),
+        )
 
 
 def make_llamacpp_anthropic(alias: str = "", **kwargs: Any) -> BaseChatModel:
