@@ -85,3 +85,16 @@ def test_long_output_fits_the_budget_keeping_head_and_tail(ctx, ok):
     assert out.startswith("1\n2\n3\n")
     assert "100000" in out and "omitted" in out
     assert "redirect it to a file" in out
+
+
+def test_a_timeout_abandons_the_rest_of_the_command_line(err, ok):
+    out = err("Bash", command="sleep 30; echo deployed > deployed.txt; echo REST-RAN", timeout=1)
+    assert "REST-RAN" not in out
+    assert "does not exist" in err("Read", file_path="deployed.txt")
+    assert ok("Bash", command="echo still alive") == "still alive"
+
+
+def test_a_builtin_loop_is_interrupted_without_losing_the_shell(err, ok):
+    ok("Bash", command="LOCAL_ONLY=kept")
+    err("Bash", command="while true; do :; done", timeout=1)
+    assert ok("Bash", command="echo $LOCAL_ONLY") == "kept"  # not even exported: same shell

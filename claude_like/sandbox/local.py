@@ -67,9 +67,11 @@ class LocalShellProcess:
 
 
 def kill_host_session(sid: int) -> None:
-    """Kill every process of session ``sid`` except its leader (the shell)."""
+    """Interrupt the shell ``sid`` and kill every other process of its session."""
     if sid <= 0:
         return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(sid, signal.SIGUSR1)  # the shell abandons the rest of the command line
     proc = Path("/proc")
     if not proc.is_dir():
         subprocess.run(["sh", "-c", _ps_kill_script(), "sh", str(sid)], check=False)

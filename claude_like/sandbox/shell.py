@@ -4,9 +4,11 @@ The working directory and exported variables persist between commands, as in a
 person's terminal. Each command runs through ``eval`` with stdin from ``/dev/null``
 (so a syntax error or a reader of stdin cannot swallow the protocol), and is followed
 by an end marker carrying a per-session nonce, its exit status and the new ``$PWD``.
-On timeout every other process of the shell's session is killed (the whole process
-tree, background jobs included); if the shell itself does not come back (a builtin
-loop, ``exit``), it is restarted with its last directory and exports restored.
+On timeout the shell gets SIGUSR1, trapped to ``return`` from the function running the
+command (so the rest of a ``build; deploy`` line never runs, and a builtin loop ends),
+and every other process of its session is killed (the whole process tree, background
+jobs included). If the shell still does not come back, or it exited, it is restarted
+with its last directory and exports restored.
 """
 
 from __future__ import annotations
@@ -32,10 +34,18 @@ KILL_GRACE_SECONDS = 2.0
 """How long the shell has to print its end marker after the command's tree is killed."""
 
 KILL_SESSION_SCRIPT = (
+    'kill -USR1 "$1" 2>/dev/null; '
     'for p in $(ps -eo pid=,sid= | awk -v s="$1" \'$2==s && $1!=s {print $1}\'); '
     "do kill -9 $p 2>/dev/null; done; true"
 )
-"""``sh -c`` script killing every process of session ``$1`` except its leader (the shell)."""
+"""``sh -c`` script: interrupt shell ``$1`` (SIGUSR1) and kill every other process of its
+session."""
+
+SHELL_SETUP = (
+    "__cl_run() { eval \"$__cl_cmd\"; }\n"
+    "trap 'return 124 2>/dev/null' USR1\n"
+)
+"""Commands run inside ``__cl_run``; the USR1 trap returns from it, abandoning the rest."""
 
 
 class ShellProcess(Protocol):
@@ -127,7 +137,7 @@ class ShellSession:
     def _start(self, restore: bool) -> None:
         proc = self._spawn()
         ready = f"__CL_READY_{self._nonce}"
-        lines = ["export PS1='' PS2=''", "unset HISTFILE"]
+        lines = ["export PS1='' PS2=''", "unset HISTFILE", SHELL_SETUP]
         if restore:
             lines.append(f". {shlex.quote(self._state_file)} >/dev/null 2>&1")
         lines.append(f"cd {shlex.quote(self.cwd)} 2>/dev/null")
@@ -184,7 +194,8 @@ class ShellSession:
     def _wrap(self, command: str) -> bytes:
         end = f"__CL_END_{self._nonce}"
         script = (
-            f"eval {shlex.quote(command)} </dev/null 2>&1\n"
+            f"__cl_cmd={shlex.quote(command)}\n"
+            "__cl_run </dev/null 2>&1\n"
             "__cl_ec=$?\n"
             f"export -p > {shlex.quote(self._state_file)} 2>/dev/null\n"
             f"printf '\\n{end} %d %s\\n' \"$__cl_ec\" \"$PWD\"\n"
