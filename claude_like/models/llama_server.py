@@ -251,6 +251,14 @@ def ensure_llama_server(version: str = LLAMA_CPP_VERSION, *, build: bool = True)
 # -- running --------------------------------------------------------------------------
 
 
+def _die_with_parent() -> None:
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     """A TCP port free on loopback right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -314,10 +322,14 @@ class ManagedLlamaServer:
         """Start and wait for ``/health``; raises ModelUnavailableError with the log tail."""
         if self.process is not None:
             return self
+        on_main = threading.current_thread() is threading.main_thread()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
+                # Linux: die with us even when we are killed (no atexit, no __exit__). Only
+                # from the main thread: the signal fires when the starting *thread* ends.
+                preexec_fn=_die_with_parent if on_main and sys.platform == "linux" else None,
             )
         try:
             self._wait()
