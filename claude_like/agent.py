@@ -56,10 +56,6 @@ def resolve_model(model: BaseChatModel | str | None) -> BaseChatModel:
     return make_chat_model(model)
 
 
-def _text(message: BaseMessage) -> str:
-    return message.text if isinstance(message.text, str) else str(message.text())
-
-
 class ClaudeLikeAgent:
     """A coding agent: a chat model, Claude-Code-style tools, a sandbox, a LangGraph graph.
 
@@ -141,7 +137,7 @@ class ClaudeLikeAgent:
                 usage = add_usage(usage, dict(msg.usage_metadata))  # type: ignore[arg-type]
         last_ai = next((m for m in reversed(new) if isinstance(m, AIMessage)), None)
         return AgentResult(
-            text=_text(last_ai) if last_ai is not None else "",
+            text=last_ai.text if last_ai is not None else "",
             messages=messages,
             turns=int(values.get("turns", 0)),
             usage=usage,
@@ -156,7 +152,7 @@ class ClaudeLikeAgent:
         if mode == "messages":
             message, meta = chunk
             if meta.get("langgraph_node") == "planner" and isinstance(message, AIMessage):
-                text = _text(message)
+                text = message.text
                 return TextDelta(text) if text else None
             return None
         if mode == "custom" and isinstance(chunk, dict):

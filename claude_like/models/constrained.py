@@ -186,7 +186,7 @@ class ConstrainedToolChatModel(BaseChatModel):
         placed = False
         for m in messages:
             if isinstance(m, SystemMessage) and not placed:
-                text = m.content if isinstance(m.content, str) else _text(m)
+                text = m.text
                 out.append(SystemMessage(content=f"{text.rstrip()}\n\n{section}"))
                 placed = True
             elif isinstance(m, AIMessage):
@@ -196,7 +196,7 @@ class ConstrainedToolChatModel(BaseChatModel):
             elif isinstance(m, ToolMessage):
                 name = m.name or names.get(m.tool_call_id, "tool")
                 label = "Error from" if m.status == "error" else "Result of"
-                out.append(HumanMessage(content=f"{label} {name}:\n{_text(m)}"))
+                out.append(HumanMessage(content=f"{label} {name}:\n{m.text}"))
             else:
                 out.append(m)
         if not placed:
@@ -213,7 +213,7 @@ class ConstrainedToolChatModel(BaseChatModel):
                 for c in m.tool_calls
             )
         return json.dumps(
-            {"tool": self._final_name, "arguments": {"answer": _text(m)}}, ensure_ascii=False
+            {"tool": self._final_name, "arguments": {"answer": m.text}}, ensure_ascii=False
         )
 
     def _request(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
@@ -241,7 +241,7 @@ class ConstrainedToolChatModel(BaseChatModel):
 
     def parse_reply(self, reply: BaseMessage) -> AIMessage:
         """The constrained reply as a normal AIMessage (tool_calls, or the answer as text)."""
-        raw = _text(reply)
+        raw = reply.text
         if self.wire == "prompt" and not raw.lstrip().startswith("{"):
             raw = PREFILL + raw
         raw = _first_json_text(raw)
@@ -421,18 +421,6 @@ def _branch(name: str, params: dict[str, Any]) -> dict[str, Any]:
         "required": ["tool", "arguments"],
         "additionalProperties": False,
     }
-
-
-def _text(m: BaseMessage) -> str:
-    if isinstance(m.content, str):
-        return m.content
-    parts = []
-    for block in m.content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
-    return "".join(parts)
 
 
 def wire_for(inner: BaseChatModel) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai.chat_models.base import BaseChatOpenAI
@@ -196,17 +196,4 @@ def _check_models_endpoint(base_url: str, model: str, api_key: str | None) -> No
         )
 
 
-def message_text(message: AIMessage) -> str:
-    """The text of a message whatever its content shape (string or blocks)."""
-    if isinstance(message.content, str):
-        return message.content
-    parts = []
-    for block in message.content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
-    return "".join(parts)
-
-
-__all__ = ["CompatChatOpenAI", "make_compat_chat", "make_openai_compatible", "message_text"]
+__all__ = ["CompatChatOpenAI", "make_compat_chat", "make_openai_compatible"]

@@ -32,18 +32,6 @@ _NAME_KEYS = ("name", "tool", "tool_name", "function", "action")
 _ARG_KEYS = ("arguments", "args", "parameters", "input", "tool_input", "action_input", "params")
 
 
-def _text_of(message: AIMessage) -> str:
-    if isinstance(message.content, str):
-        return message.content
-    parts: list[str] = []
-    for block in message.content:
-        if isinstance(block, str):
-            parts.append(block)
-        elif isinstance(block, dict) and block.get("type") == "text":
-            parts.append(str(block.get("text", "")))
-    return "".join(parts)
-
-
 def _json_objects(text: str) -> Iterator[Any]:
     """Every top-level JSON value that starts with ``{`` or ``[`` in ``text``."""
     decoder = json.JSONDecoder()
@@ -152,7 +140,7 @@ def recover_tool_calls(message: AIMessage, tool_names: Collection[str]) -> AIMes
     """
     if message.tool_calls:
         return message
-    text = _text_of(message)
+    text = message.text
     calls = find_tool_calls(text, tool_names)
     if not calls:
         return message
