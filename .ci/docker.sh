@@ -25,8 +25,8 @@ command -v ps >/dev/null 2>&1 || need+=(procps)
 if [ "${#need[@]}" -gt 0 ]; then
     log "installing ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 engine_up() { docker info >/dev/null 2>&1; }

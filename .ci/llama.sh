@@ -15,8 +15,8 @@ python3 -m claude_like.models.llama_server --gguf
 if ! python3 -m claude_like.models.llama_server --find >/dev/null 2>&1; then
     if ! command -v cmake >/dev/null || ! command -v c++ >/dev/null; then
         echo "== installing build tools"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq cmake g++ make >/dev/null
     fi
 fi
 echo "== llama-server"
