@@ -12,5 +12,13 @@ python3 -m claude_like.models.llama_server --ensure >/dev/null
 work="$(mktemp -d)"
 cp -r examples/hello/. "$work/"
 echo "workspace: $work"
+status=0
 claude-like "List the files of this project, then read greet.py." \
-    --workspace "$work" --model "${CLAUDE_LIKE_MODEL:-embedded:}" --max-turns 6
+    --workspace "$work" --model "${CLAUDE_LIKE_MODEL:-embedded:}" --max-turns 6 || status=$?
+case "$status" in
+    0) echo "demo: the agent finished." ;;
+    2) echo "demo: the pipeline works (real tool calls through a real server); the tiny" \
+            "bundled model ran out of turns, as it usually does. Set CLAUDE_LIKE_MODEL to a" \
+            "real coding model (e.g. ollama:qwen2.5-coder:7b) for real work." ;;
+    *) echo "demo: the agent failed (exit $status)" >&2; exit "$status" ;;
+esac
