@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-DEFAULT_TOOL_OUTPUT_LIMIT = 30_000
+from claude_like.sandbox.base import DEFAULT_OUTPUT_LIMIT as DEFAULT_TOOL_OUTPUT_LIMIT
+
+__all__ = ["DEFAULT_TOOL_OUTPUT_LIMIT", "clip_middle"]
 
 
 def clip_middle(text: str, limit: int = DEFAULT_TOOL_OUTPUT_LIMIT) -> str:
