@@ -179,17 +179,20 @@ class ShellSession:
                 return self._run_locked(command, timeout)
             except ShellDiedError as exc:
                 self._proc = None
-                try:
-                    self._start(restore=True)
-                    note = "the shell exited and was restarted; directory and exports restored"
-                except SandboxError as restart_exc:
-                    note = f"the shell exited and could not be restarted: {restart_exc}"
                 return ExecResult(
                     output=str(exc.args[0]) if exc.args else "",
                     exit_code=None,
                     cwd=self.cwd,
-                    note=note,
+                    note=self._restart("exited"),
                 )
+
+    def _restart(self, what: str) -> str:
+        """Start a fresh shell with the last directory and exports; a note saying so."""
+        try:
+            self._start(restore=True)
+        except SandboxError as exc:
+            return f"the shell {what} and could not be restarted: {exc}"
+        return f"the shell {what} and was restarted; directory and exports restored"
 
     def _wrap(self, command: str) -> bytes:
         end = f"__CL_END_{self._nonce}"
@@ -253,11 +256,7 @@ class ShellSession:
         assert self._proc is not None
         self._proc.kill()
         self._proc = None
-        try:
-            self._start(restore=True)
-            note = "the shell itself was stuck and was restarted; directory and exports restored"
-        except SandboxError as exc:
-            note = f"the shell was stuck and could not be restarted: {exc}"
+        note = self._restart("was stuck")
         return ExecResult(
             output=capture.text(),
             exit_code=None,
