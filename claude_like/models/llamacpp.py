@@ -50,7 +50,7 @@ def start_hint(root: str) -> str:
     port = urlparse(root).port or 8080
     return (
         f"start it: llama-server -m /path/to/model.gguf --jinja -c 16384 --port {port}"
-        f"  (or set {BASE_URL_ENV}; `python -m claude_like.models.llama_server --ensure`"
+        f"  (or set {BASE_URL_ENV}; `python -m claude_like.models.embedded --ensure`"
         " builds llama-server if you have none)"
     )
 

@@ -188,7 +188,7 @@ def _register_builtins() -> None:
         return make_openai_compatible(model, **kw)
 
     def embedded(model: str, **kw: Any) -> BaseChatModel:
-        from claude_like.models.llama_server import make_embedded
+        from claude_like.models.embedded import make_embedded
 
         return make_embedded(model, **kw)
 

