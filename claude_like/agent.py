@@ -18,7 +18,16 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
-from claude_like.events import AgentEvent, AgentResult, Final, TextDelta, ToolFinished, ToolStarted
+from claude_like.events import (
+    AgentEvent,
+    AgentResult,
+    Compacted,
+    ContextUsage,
+    Final,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
 from claude_like.prompt import build_system_prompt
 from claude_like.sandbox.base import Sandbox
@@ -160,6 +169,10 @@ class ClaudeLikeAgent:
                 return ToolStarted(chunk["id"] or "", chunk["name"], dict(chunk["args"]))
             if chunk.get("type") == "tool_end":
                 return ToolFinished(chunk["id"] or "", chunk["name"], chunk["ok"], chunk["output"])
+            if chunk.get("type") == "context":
+                return ContextUsage(**{k: v for k, v in chunk.items() if k != "type"})
+            if chunk.get("type") == "compaction":
+                return Compacted(**{k: v for k, v in chunk.items() if k != "type"})
         return None
 
     # -- public API --------------------------------------------------------------------------

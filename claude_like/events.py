@@ -37,13 +37,46 @@ class ToolFinished:
 
 
 @dataclass(frozen=True)
+class ContextUsage:
+    """One turn's prompt against the window (after the model answered)."""
+
+    turn: int
+    tokens: int
+    """Prompt tokens of the request (the server's figure unless ``estimated``)."""
+    window: int
+    limit: int
+    """Prompt tokens that fit beside the generation cap."""
+    share: float
+    """``tokens / window``."""
+    warning: bool
+    """True from the warning threshold on (75% of ``limit`` by default)."""
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Compacted:
+    """The context was compacted before a request; the transcript itself is intact."""
+
+    reason: str
+    """``threshold``, ``overflow`` (the server refused a request) or ``manual``."""
+    stages: tuple[str, ...]
+    """Of ``clear``, ``summary``, ``drop``, ``clip``, in the order they ran."""
+    tokens_before: int
+    tokens_after: int
+    cleared: int = 0
+    summarized: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
 class AgentResult:
     """The outcome of one run."""
 
     text: str
     """The final answer (the last assistant message's text)."""
     messages: list[AnyMessage]
-    """The whole conversation of the thread, this run included."""
+    """The whole conversation of the thread, this run included: the full transcript,
+    also after compaction (which only changes what the model is shown)."""
     turns: int
     """Planner calls in this run."""
     usage: dict[str, int]
@@ -64,4 +97,4 @@ class Final:
     result: AgentResult
 
 
-AgentEvent = TextDelta | ToolStarted | ToolFinished | Final
+AgentEvent = TextDelta | ToolStarted | ToolFinished | ContextUsage | Compacted | Final

@@ -8,16 +8,25 @@ with ``stop_reason="error"`` instead of an exception.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
+from langgraph.config import get_stream_writer
+from langgraph.constants import TAG_NOSTREAM
 from langgraph.errors import GraphBubbleUp
 
+from claude_like.context.accounting import is_context_overflow
+from claude_like.context.budget import ContextBudget
+from claude_like.context.manager import ContextManager, Request
 from claude_like.state import AgentState, TurnStats
+
+#: Retries of a request the server refused as too long, each after a harder compaction.
+MAX_OVERFLOW_RETRIES = 2
 
 Recover = Callable[[AIMessage, Sequence[str]], AIMessage]
 
@@ -56,7 +65,8 @@ def close_dangling_calls(messages: Sequence[AnyMessage]) -> list[BaseMessage]:
 
 
 class Planner:
-    """Calls the model on system prompt + conversation and records turns and usage."""
+    """Calls the model on system prompt + the context's view of the conversation, and
+    records turns, usage and the context's figures."""
 
     def __init__(
         self,
@@ -65,65 +75,141 @@ class Planner:
         system_prompt: str,
         *,
         recover: Recover | None = None,
+        context: ContextManager | None = None,
     ) -> None:
         self.model = model
         self.tool_names = [t.name for t in tools]
         self.bound: Runnable[LanguageModelInput, BaseMessage] = (
             model.bind_tools(list(tools)) if tools and isinstance(model, BaseChatModel) else model
         )
-        self.system = SystemMessage(content=system_prompt)
         self.recover = recover or default_recovery()
+        self.context = context or ContextManager(
+            model, tools, system_prompt, ContextBudget.for_model(model))
 
-    def _input(self, state: AgentState) -> list[BaseMessage]:
-        return [self.system, *close_dangling_calls(state.get("messages", []))]
+    def _summarize(self, messages: list[BaseMessage]) -> str | None:
+        """The model's summary for compaction (no tools, not streamed to the user)."""
+        try:
+            reply = self.model.invoke(messages, {"tags": [TAG_NOSTREAM, "claude_like:summary"]})
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            return None
+        return reply.text if isinstance(reply, BaseMessage) else None
 
-    def _update(self, state: AgentState, reply: BaseMessage) -> dict[str, Any]:
+    def _prepare(self, state: AgentState, events: list[dict[str, Any]]) -> Request:
+        messages = close_dangling_calls(state.get("messages", []))
+        return self.context.prepare(messages, state.get("context") or {}, self._summarize,
+                                    events.append)
+
+    def _retry(self, state: AgentState, request: Request, exc: Exception, attempt: int,
+               events: list[dict[str, Any]]) -> Request | None:
+        """A compacted request after a "context exceeded" error, or None to give up."""
+        if attempt >= MAX_OVERFLOW_RETRIES or not self.context.compaction \
+                or not is_context_overflow(exc):
+            return None
+        messages = close_dangling_calls(state.get("messages", []))
+        return self.context.recover(messages, request, exc, self._summarize, events.append,
+                                    attempt + 1)
+
+    def _update(self, state: AgentState, reply: BaseMessage, request: Request,
+                events: list[dict[str, Any]]) -> dict[str, Any]:
         turn = state.get("turns", 0) + 1
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=reply.content)
         if not reply.tool_calls and self.tool_names:
             reply = self.recover(reply, self.tool_names)
+        ctx = self.context.after_reply(request, reply, turn, events.append)
         usage = dict(reply.usage_metadata or {})
         stats: TurnStats = {
             "turn": turn,
             "input_tokens": int(usage.get("input_tokens", 0)),
             "output_tokens": int(usage.get("output_tokens", 0)),
+            "estimated_tokens": request.tokens,
         }
         timings = (reply.response_metadata or {}).get("timings") or {}
         for key in ("cache_n", "prompt_n"):
             if key in timings:
                 stats[key] = int(timings[key])  # type: ignore[literal-required]
+        totals = {k: v for k, v in usage.items() if isinstance(v, int)}
+        cached = timings.get("cache_n") or (usage.get("input_token_details") or {}).get(
+            "cache_read")
+        if cached:
+            totals["cached_tokens"] = int(cached)
         update: dict[str, Any] = {
             "messages": [reply],
             "turns": turn,
-            "usage": {k: v for k, v in usage.items() if isinstance(v, int)},
+            "usage": totals,
             "turn_stats": [stats],
+            "context": ctx,
         }
         if not reply.tool_calls and not reply.invalid_tool_calls:
             update["stop_reason"] = "done"
         return update
 
-    def _failed(self, state: AgentState, exc: Exception) -> dict[str, Any]:
-        return {
+    def _failed(self, state: AgentState, exc: Exception, request: Request) -> dict[str, Any]:
+        update: dict[str, Any] = {
             "turns": state.get("turns", 0) + 1,
             "stop_reason": "error",
             "error": f"the model call failed: {type(exc).__name__}: {exc}",
         }
+        if request.changed:
+            update["context"] = request.ctx
+        return update
 
     def __call__(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        try:
-            reply = self.bound.invoke(self._input(state), config)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:
-            return self._failed(state, exc)
-        return self._update(state, reply)
+        emit = stream_writer()
+        events: list[dict[str, Any]] = []
+        request = self._prepare(state, events)
+        attempt = 0
+        while True:
+            _flush(emit, events)
+            try:
+                reply = self.bound.invoke(request.messages, config)
+                break
+            except GraphBubbleUp:
+                raise
+            except Exception as exc:
+                retry = self._retry(state, request, exc, attempt, events)
+                if retry is None:
+                    return self._failed(state, exc, request)
+                request, attempt = retry, attempt + 1
+        update = self._update(state, reply, request, events)
+        _flush(emit, events)
+        return update
 
     async def acall(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        try:
-            reply = await self.bound.ainvoke(self._input(state), config)
-        except GraphBubbleUp:
-            raise
-        except Exception as exc:
-            return self._failed(state, exc)
-        return self._update(state, reply)
+        emit = stream_writer()
+        events: list[dict[str, Any]] = []
+        # Preparing may count tokens or summarise with a blocking call: off the event loop.
+        request = await asyncio.to_thread(self._prepare, state, events)
+        attempt = 0
+        while True:
+            _flush(emit, events)
+            try:
+                reply = await self.bound.ainvoke(request.messages, config)
+                break
+            except GraphBubbleUp:
+                raise
+            except Exception as exc:
+                retry = await asyncio.to_thread(self._retry, state, request, exc, attempt,
+                                                events)
+                if retry is None:
+                    return self._failed(state, exc, request)
+                request, attempt = retry, attempt + 1
+        update = self._update(state, reply, request, events)
+        _flush(emit, events)
+        return update
+
+
+def stream_writer() -> Callable[[dict[str, Any]], None]:
+    """LangGraph's custom-stream writer, or a no-op outside a graph run."""
+    try:
+        return get_stream_writer()
+    except RuntimeError:
+        return lambda _event: None
+
+
+def _flush(emit: Callable[[dict[str, Any]], None], events: list[dict[str, Any]]) -> None:
+    for event in events:
+        emit(event)
+    events.clear()

@@ -9,6 +9,8 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
+from claude_like.context.view import ContextState
+
 StopReason = Literal["", "done", "max_turns", "error"]
 
 
@@ -31,6 +33,8 @@ class TurnStats(TypedDict, total=False):
     """Prompt tokens served from the server's KV cache (llama-server ``timings``)."""
     prompt_n: int
     """Prompt tokens the server had to evaluate (llama-server ``timings``)."""
+    estimated_tokens: int
+    """Prompt tokens the context manager estimated before sending the request."""
 
 
 class AgentState(TypedDict, total=False):
@@ -40,12 +44,14 @@ class AgentState(TypedDict, total=False):
     turns: int
     """Planner calls in the current run."""
     usage: Annotated[dict[str, int], add_usage]
-    """Token totals of the thread (input_tokens, output_tokens, total_tokens)."""
+    """Token totals of the thread (input_tokens, output_tokens, total_tokens,
+    cached_tokens: prompt tokens the server took from its cache)."""
     turn_stats: Annotated[list[TurnStats], operator.add]
     stop_reason: StopReason
     error: str
     """Why the run stopped with ``stop_reason == "error"``."""
     todos: list[dict[str, Any]]
     """Reserved for a task-list tool."""
-    summary: str
-    """Reserved for context compaction: a summary standing in for older messages."""
+    context: ContextState
+    """Context management's record: where the model's view starts, the summary of what
+    came before, cleared tool results, the learnt token ratio (see ``context.view``)."""

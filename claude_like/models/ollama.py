@@ -75,9 +75,14 @@ class RetryingChatOllama(ChatOllama):
         return aretry_stream(lambda: super(RetryingChatOllama, self)._astream(
             messages, stop, run_manager, **kwargs), max_retries=self.max_retries)
 
+    def exact_prompt_tokens(self, messages: list[BaseMessage],
+                            tools: Sequence[Any] | None = None) -> int | None:
+        """Ollama has no tokenize endpoint: no exact count."""
+        return None
+
     def get_num_tokens_from_messages(self, messages: list[BaseMessage],
                                      tools: Sequence[Any] | None = None) -> int:
-        """Ollama has no tokenize endpoint: an approximation (no tokenizer download)."""
+        """An approximation (no tokenizer download)."""
         return approx_tokens(messages, tools)
 
 

@@ -74,22 +74,29 @@ class CompatChatOpenAI(BaseChatOpenAI):
             gen.message.response_metadata["timings"] = dict(timings)
         return gen
 
+    def exact_prompt_tokens(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int | None:
+        """The server's count of the prompt (llama-server's ``input_tokens`` route), or None."""
+        if not self.token_count_url:
+            return None
+        payload = self._get_request_payload(messages)
+        body: dict[str, Any] = {"messages": payload["messages"]}
+        if tools:
+            body["tools"] = [convert_to_openai_tool(t) for t in tools]
+        try:
+            r = httpx.post(self.token_count_url, json=body, timeout=30)
+            r.raise_for_status()
+            return int(r.json()["input_tokens"])
+        except (httpx.HTTPError, KeyError, ValueError, TypeError):
+            return None
+
     def get_num_tokens_from_messages(
         self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
     ) -> int:
-        """Exact prompt tokens from the server when it counts, else about chars/4."""
-        if self.token_count_url:
-            payload = self._get_request_payload(messages)
-            body: dict[str, Any] = {"messages": payload["messages"]}
-            if tools:
-                body["tools"] = [convert_to_openai_tool(t) for t in tools]
-            try:
-                r = httpx.post(self.token_count_url, json=body, timeout=30)
-                r.raise_for_status()
-                return int(r.json()["input_tokens"])
-            except (httpx.HTTPError, KeyError, ValueError):
-                pass
-        return approx_tokens(messages, tools)
+        """Exact prompt tokens from the server when it counts, else an approximation."""
+        exact = self.exact_prompt_tokens(messages, tools)
+        return exact if exact is not None else approx_tokens(messages, tools)
 
 
 def _field(response: Any, name: str) -> Any:

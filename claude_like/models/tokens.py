@@ -1,35 +1,49 @@
-"""Token counting: exact where the server counts, an approximation otherwise."""
+"""Token counting: exact where the server counts, langchain-core's approximation otherwise."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseLanguageModel
 from langchain_core.messages import BaseMessage
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.messages.utils import count_tokens_approximately
 
 from claude_like.models.base import unwrap
 
-#: Characters per token of the approximation (English and code average about 3.5-4).
+#: Characters per token of the approximation (code and JSON run denser than English's 4).
 CHARS_PER_TOKEN = 3.5
 
 
 def approx_tokens(messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None) -> int:
-    """About how many tokens ``messages`` and tool schemas take (chars / 3.5 + overhead)."""
-    chars = 0
-    for m in messages:
-        content = m.content if isinstance(m.content, str) else json.dumps(m.content)
-        chars += len(content) + 16
-        for call in getattr(m, "tool_calls", None) or []:
-            chars += len(call["name"]) + len(json.dumps(call["args"])) + 16
-    for tool in tools or []:
-        try:
-            chars += len(json.dumps(convert_to_openai_tool(tool)))
-        except (TypeError, ValueError):
-            chars += len(str(tool))
-    return int(chars / CHARS_PER_TOKEN) + 1
+    """About how many tokens ``messages`` and tool schemas take (``count_tokens_approximately``
+    at ``CHARS_PER_TOKEN``)."""
+    return count_tokens_approximately(list(messages), chars_per_token=CHARS_PER_TOKEN,
+                                      tools=list(tools) if tools else None)
+
+
+def exact_tokens(
+    chat_model: Any, messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None
+) -> int | None:
+    """The server's count of the prompt tokens, or None when it cannot count.
+
+    Our own wrappers say so through ``exact_prompt_tokens``; other models are trusted only
+    when they override ``get_num_tokens_from_messages`` (the base class's version loads a
+    GPT-2 tokenizer from a hub). Never raises for a network or tokenizer problem."""
+    model = unwrap(chat_model)
+    exact = getattr(model, "exact_prompt_tokens", None)
+    if callable(exact):
+        return exact(list(messages), list(tools) if tools else None)
+    counter = getattr(model, "get_num_tokens_from_messages", None)
+    overridden = getattr(type(model), "get_num_tokens_from_messages", None) is not getattr(
+        BaseLanguageModel, "get_num_tokens_from_messages", None
+    )
+    if counter is None or not overridden:
+        return None
+    try:
+        return int(counter(list(messages), tools=list(tools) if tools else None))
+    except Exception:  # a missing tokenizer download, an unreachable server, ...
+        return None
 
 
 def count_tokens(
@@ -37,16 +51,6 @@ def count_tokens(
 ) -> int:
     """Prompt tokens of ``messages`` for ``chat_model``: the server's count when it offers
     one (llama-server ``/v1/chat/completions/input_tokens``, ``/v1/messages/count_tokens``),
-    else an approximation. Never raises for a network or tokenizer problem."""
-    model = unwrap(chat_model)
-    counter = getattr(model, "get_num_tokens_from_messages", None)
-    # The base class's counter loads a GPT-2 tokenizer from a hub: only trust overrides.
-    overridden = getattr(type(model), "get_num_tokens_from_messages", None) is not getattr(
-        BaseLanguageModel, "get_num_tokens_from_messages", None
-    )
-    if counter is not None and overridden:
-        try:
-            return int(counter(list(messages), tools=list(tools) if tools else None))
-        except Exception:  # a missing tokenizer download, an unreachable server, ...
-            pass
-    return approx_tokens(messages, tools)
+    else an approximation."""
+    exact = exact_tokens(chat_model, messages, tools)
+    return exact if exact is not None else approx_tokens(messages, tools)
