@@ -31,7 +31,10 @@ def test_cloud_factories_cap_generation(monkeypatch: pytest.MonkeyPatch) -> None
     oa = make_chat_model("openai:gpt-4.1-mini", max_tokens=1000)
     an = make_chat_model("anthropic:claude-sonnet-4-5")
     assert isinstance(oa, ChatOpenAI) and oa.max_tokens == 1000 and oa.max_retries == 3
-    assert isinstance(an, ChatAnthropic) and an.max_tokens == 4096 and an.max_retries == 3
+    # No cap given: derived from the known window (a quarter, at most 8,192), never all of it.
+    assert isinstance(an, ChatAnthropic) and an.max_tokens == 8192 and an.max_retries == 3
+    info = model_info(an)
+    assert info is not None and info.context_window == 200_000 and info.max_tokens == 8192
     assert model_info(oa).provider == "openai" and model_info(an).api == "anthropic"
 
 

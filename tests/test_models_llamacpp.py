@@ -43,6 +43,15 @@ def test_env_base_url(native_server: FakeServer, monkeypatch: pytest.MonkeyPatch
     assert model_info(make_chat_model("llamacpp:fake")).base_url == native_server.url
 
 
+def test_cap_is_derived_from_the_slot_window(native_server: FakeServer) -> None:
+    # The fake's /props says n_ctx 8192: a quarter is sent, never the whole window.
+    chat = make_chat_model("llamacpp:fake", base_url=native_server.url)
+    chat.invoke("hi")
+    assert native_server.bodies("/v1/chat/completions")[-1]["max_tokens"] == 2048
+    info = model_info(chat)
+    assert info.context_window == 8192 and info.max_tokens == 2048
+
+
 def test_generation_is_capped_and_timings_surface(native_server: FakeServer) -> None:
     chat = make_chat_model("llamacpp:fake", base_url=native_server.url, max_tokens=321)
     reply = chat.invoke("hi")

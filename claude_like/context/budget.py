@@ -11,43 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from claude_like.models.base import model_info
+from claude_like.models.base import (
+    DEFAULT_WINDOW,
+    derive_max_tokens,
+    known_window,
+    model_info,
+)
 from claude_like.models.tokens import CHARS_PER_TOKEN
 
-#: Window assumed for a chat model that does not say (a user's own BaseChatModel): small,
-#: so that a local model is never overrun; pass ``context_window=`` for a bigger one.
-DEFAULT_WINDOW = 8192
-#: Largest generation cap derived from a window (a quarter of it, at most this).
-MAX_DERIVED_MAX_TOKENS = 8192
-
-#: Context windows of cloud models by name prefix (longest prefix wins).
-KNOWN_WINDOWS: dict[str, int] = {
-    "claude-": 200_000,
-    "gpt-4.1": 1_047_576,
-    "gpt-4o": 128_000,
-    "gpt-4-turbo": 128_000,
-    "gpt-4": 8_192,
-    "gpt-5": 400_000,
-    "gpt-3.5-turbo": 16_385,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4-mini": 200_000,
-    "deepseek-chat": 128_000,
-    "deepseek-reasoner": 128_000,
-}
-
-
-def known_window(model_name: str) -> int | None:
-    """The window of a known cloud model, by the longest matching name prefix."""
-    name = model_name.lower().rsplit("/", 1)[-1]
-    best = max((p for p in KNOWN_WINDOWS if name.startswith(p)), key=len, default=None)
-    return KNOWN_WINDOWS[best] if best else None
-
-
-def derive_max_tokens(window: int) -> int:
-    """The generation cap when the user set none: a quarter of the window, never all of it."""
-    return max(64, min(window // 4, MAX_DERIVED_MAX_TOKENS))
-
+__all__ = ["DEFAULT_WINDOW", "ContextBudget", "derive_max_tokens", "known_window"]
 
 def _model_name(model: Any) -> str:
     info = model_info(model)

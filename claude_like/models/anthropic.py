@@ -10,10 +10,11 @@ from langchain_core.language_models import BaseChatModel
 
 from claude_like.models.base import (
     DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_TOKENS,
     ModelInfo,
     ModelUnavailableError,
     attach_info,
+    cap_for,
+    known_window,
 )
 
 
@@ -22,7 +23,8 @@ def make_anthropic(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_tokens: int | None = None,
+    context_window: int | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
     check: bool = True,
     tool_calling: str = "native",
@@ -38,6 +40,8 @@ def make_anthropic(
     if tool_calling == "constrained":
         raise ValueError("anthropic: use tool_calling='native' (the API has native tool calling)")
     extra = {"base_url": base_url} if base_url else {}
+    window = context_window or known_window(model)
+    max_tokens = cap_for(max_tokens, window)
     chat = ChatAnthropic(
         model=model,
         api_key=api_key or "",
@@ -47,6 +51,7 @@ def make_anthropic(
         **kwargs,
     )
     attach_info(chat, ModelInfo(provider="anthropic", model=model, base_url=base_url,
-                                max_tokens=max_tokens, supports_native_tools=True,
+                                context_window=window, max_tokens=max_tokens,
+                                supports_native_tools=True,
                                 api="anthropic"))
     return chat

@@ -14,8 +14,8 @@ from langchain_core.language_models import BaseChatModel
 
 ToolCalling = Literal["native", "constrained", "auto"]
 
-#: Generation cap when none is given: a small model left uncapped rambles to the end of
-#: its context (seen: SmolLM2 wrote 4,060 tokens for 110 s).
+#: Generation cap when neither the user nor the window says: a small model left uncapped
+#: rambles to the end of its context (seen: SmolLM2 wrote 4,060 tokens for 110 s).
 DEFAULT_MAX_TOKENS = 4096
 #: Context requested from Ollama when none is given: its small default silently drops
 #: the front of the prompt (system prompt and tool schemas).
@@ -24,6 +24,48 @@ DEFAULT_NUM_CTX = 16384
 DEFAULT_MAX_RETRIES = 3
 
 INFO_KEY = "claude_like_model_info"
+
+#: Window assumed for a chat model that does not say (a user's own BaseChatModel): small,
+#: so that a local model is never overrun; pass ``context_window=`` for a bigger one.
+DEFAULT_WINDOW = 8192
+#: Largest generation cap derived from a window (a quarter of it, at most this).
+MAX_DERIVED_MAX_TOKENS = 8192
+
+#: Context windows of cloud models by name prefix (longest prefix wins).
+KNOWN_WINDOWS: dict[str, int] = {
+    "claude-": 200_000,
+    "gpt-4.1": 1_047_576,
+    "gpt-4o": 128_000,
+    "gpt-4-turbo": 128_000,
+    "gpt-4": 8_192,
+    "gpt-5": 400_000,
+    "gpt-3.5-turbo": 16_385,
+    "o1": 200_000,
+    "o3": 200_000,
+    "o4-mini": 200_000,
+    "deepseek-chat": 128_000,
+    "deepseek-reasoner": 128_000,
+}
+
+
+def known_window(model_name: str) -> int | None:
+    """The window of a known cloud model, by the longest matching name prefix."""
+    name = model_name.lower().rsplit("/", 1)[-1]
+    best = max((p for p in KNOWN_WINDOWS if name.startswith(p)), key=len, default=None)
+    return KNOWN_WINDOWS[best] if best else None
+
+
+def derive_max_tokens(window: int) -> int:
+    """The generation cap when the user set none: a quarter of the window, never all of it."""
+    return max(64, min(window // 4, MAX_DERIVED_MAX_TOKENS))
+
+
+def cap_for(max_tokens: int | None, window: int | None) -> int:
+    """The generation cap to send: the user's, else derived from the window, else the
+    default; never the whole window."""
+    if max_tokens:
+        return max_tokens
+    return derive_max_tokens(window) if window else DEFAULT_MAX_TOKENS
 
 
 class ModelUnavailableError(RuntimeError):

@@ -24,10 +24,10 @@ from pydantic import SecretStr
 
 from claude_like.models.base import (
     DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_TOKENS,
     ModelInfo,
     ModelUnavailableError,
     attach_info,
+    cap_for,
 )
 from claude_like.models.openai_compatible import make_compat_chat
 
@@ -136,7 +136,7 @@ def probe_server(root: str, *, wait: float = LOAD_WAIT) -> dict[str, Any]:
 
 
 def info_from_props(alias: str, root: str, props: dict[str, Any], api: str,
-                    max_tokens: int) -> ModelInfo:
+                    max_tokens: int | None) -> ModelInfo:
     """ModelInfo from llama-server's ``/props``."""
     caps = props.get("chat_template_caps") or {}
     n_ctx = (props.get("default_generation_settings") or {}).get("n_ctx") or props.get("n_ctx")
@@ -148,7 +148,7 @@ def info_from_props(alias: str, root: str, props: dict[str, Any], api: str,
         model=alias,
         base_url=root,
         context_window=int(n_ctx) if n_ctx else None,
-        max_tokens=max_tokens,
+        max_tokens=cap_for(max_tokens, int(n_ctx) if n_ctx else None),
         supports_native_tools=native,
         api=api,
         extra={
@@ -167,7 +167,7 @@ def make_llamacpp(
     api: str = "openai",
     api_key: str | None = None,
     tool_calling: str = "auto",
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_tokens: int | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
     check: bool = True,
     **kwargs: Any,
@@ -184,6 +184,7 @@ def make_llamacpp(
     if check and alias and alias != "default":
         _check_alias(root, alias)
     info = info_from_props(alias or "default", root, props, api, max_tokens)
+    max_tokens = info.max_tokens  # derived from the slot's window unless given
     alias = alias or "default"
     api_key = api_key or os.environ.get("LLAMACPP_API_KEY")
     chat: BaseChatModel

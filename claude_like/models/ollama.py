@@ -20,11 +20,11 @@ from langchain_ollama import ChatOllama
 
 from claude_like.models.base import (
     DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_TOKENS,
     DEFAULT_NUM_CTX,
     ModelInfo,
     ModelUnavailableError,
     attach_info,
+    cap_for,
 )
 from claude_like.models.retry import aretry_call, aretry_stream, retry_call, retry_stream
 from claude_like.models.tokens import approx_tokens
@@ -119,7 +119,7 @@ def probe_ollama(host: str, model: str) -> dict[str, Any]:
 
 
 def info_from_show(model: str, host: str, show: dict[str, Any], num_ctx: int,
-                   max_tokens: int) -> ModelInfo:
+                   max_tokens: int | None) -> ModelInfo:
     """ModelInfo from ``/api/show``; ``context_window`` is the ``num_ctx`` we send."""
     trained = None
     for key, value in (show.get("model_info") or {}).items():
@@ -132,7 +132,7 @@ def info_from_show(model: str, host: str, show: dict[str, Any], num_ctx: int,
         model=model,
         base_url=host,
         context_window=num_ctx,
-        max_tokens=max_tokens,
+        max_tokens=cap_for(max_tokens, num_ctx),
         supports_native_tools=native,
         api="ollama",
         extra={"capabilities": caps, "trained_context_length": trained},
@@ -144,7 +144,7 @@ def make_ollama(
     *,
     base_url: str | None = None,
     num_ctx: int | None = None,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_tokens: int | None = None,
     tool_calling: str = "auto",
     max_retries: int = DEFAULT_MAX_RETRIES,
     check: bool = True,
@@ -161,7 +161,8 @@ def make_ollama(
     trained = info.extra.get("trained_context_length")
     if num_ctx is None and trained:
         info.context_window = min(DEFAULT_NUM_CTX, trained)
-    kwargs.setdefault("num_predict", max_tokens)
+        info.max_tokens = cap_for(max_tokens, info.context_window)
+    kwargs.setdefault("num_predict", info.max_tokens)
     chat = RetryingChatOllama(
         model=model,
         base_url=host,

@@ -32,6 +32,8 @@ from claude_like.models.base import (
     ModelInfo,
     ModelUnavailableError,
     attach_info,
+    cap_for,
+    known_window,
 )
 from claude_like.models.tokens import approx_tokens
 
@@ -140,7 +142,8 @@ def make_openai_compatible(
     base_url: str | None = None,
     api_key: str | None = None,
     check: bool = True,
-    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_tokens: int | None = None,
+    context_window: int | None = None,
     tool_calling: str = "native",
     **kwargs: Any,
 ) -> Any:
@@ -159,6 +162,8 @@ def make_openai_compatible(
     api_key = api_key or os.environ.get("OPENAI_COMPATIBLE_API_KEY")
     if check:
         _check_models_endpoint(base_url, model, api_key)
+    window = context_window or known_window(model)
+    max_tokens = cap_for(max_tokens, window)
     chat = make_compat_chat(
         model, base_url=base_url, api_key=api_key, max_tokens=max_tokens, **kwargs
     )
@@ -166,6 +171,7 @@ def make_openai_compatible(
         provider="openai-compatible",
         model=model,
         base_url=base_url,
+        context_window=window,
         max_tokens=max_tokens,
         api="openai",
         tool_calling="constrained" if tool_calling == "constrained" else "native",
