@@ -18,6 +18,8 @@ from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
+from claude_like.context.budget import ContextBudget
+from claude_like.context.manager import ContextManager
 from claude_like.events import (
     AgentEvent,
     AgentResult,
@@ -29,6 +31,7 @@ from claude_like.events import (
     ToolStarted,
 )
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
+from claude_like.planner import close_dangling_calls
 from claude_like.prompt import build_system_prompt
 from claude_like.sandbox.base import Sandbox
 from claude_like.sandbox.local import LocalSandbox
@@ -85,21 +88,31 @@ class ClaudeLikeAgent:
         tools: Sequence[BaseTool] | None = None,
         extra_tools: Sequence[BaseTool] = (),
         checkpointer: BaseCheckpointSaver | None = None,
-        output_limit: int = DEFAULT_TOOL_OUTPUT_LIMIT,
+        output_limit: int | None = None,
         thread_id: str | None = None,
+        context_window: int | None = None,
+        compaction: bool = True,
+        warn_at: float = 0.75,
+        compact_at: float = 0.90,
     ) -> None:
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
         self.sandbox = make_sandbox(sandbox, workspace)
         try:
             self.model = resolve_model(model)
+            self.budget = ContextBudget.for_model(
+                self.model, context_window=context_window, warn_at=warn_at,
+                compact_at=compact_at)
+            limit = output_limit or min(self.budget.result_chars, DEFAULT_TOOL_OUTPUT_LIMIT)
             if tools is None:
                 from claude_like.tools import ToolContext, make_tools
 
-                tools = make_tools(ToolContext(self.sandbox, output_limit=output_limit))
+                tools = make_tools(ToolContext(self.sandbox, output_limit=limit))
             self.tools: list[BaseTool] = [*tools, *extra_tools]
             self.system_prompt = build_system_prompt(
                 self.sandbox, replace=system_prompt, append=append_system_prompt
             )
+            self.context = ContextManager(self.model, self.tools, self.system_prompt,
+                                          self.budget, compaction=compaction)
             self.max_turns = max_turns
             self.checkpointer = checkpointer or InMemorySaver()
             self.thread_id = thread_id or uuid.uuid4().hex
@@ -108,8 +121,9 @@ class ClaudeLikeAgent:
                 self.tools,
                 self.system_prompt,
                 max_turns=max_turns,
-                output_limit=output_limit,
+                output_limit=limit,
                 checkpointer=self.checkpointer,
+                context=self.context,
             )
         except BaseException:
             self.close()
@@ -233,6 +247,25 @@ class ClaudeLikeAgent:
             if event is not None:
                 yield event
         yield Final(self._result((await self.graph.aget_state(cfg)).values, mark, cfg))
+
+    def compact(self, *, thread_id: str | None = None) -> Compacted | None:
+        """Compact the thread now, as far as it goes (old results cleared, all but the
+        latest turn summarised); None when there was nothing to compact. The transcript
+        itself is kept whole."""
+        cfg = self._config(thread_id, None)
+        values = self.graph.get_state(cfg).values
+        messages = close_dangling_calls(values.get("messages", []))
+        ctx = self.context.start_ratio(values.get("context") or {})
+        request = self.context.build(messages, ctx)
+        events: list[dict[str, Any]] = []
+        fixed = self.context.accountant.fixed(request.system.content, ctx.get("ratio") or 1.0)
+        after = self.context.compact(messages, request, events.append, reason="manual",
+                                     target=fixed)
+        if not after.changed:
+            return None
+        self.graph.update_state(cfg, {"context": after.ctx})
+        event = self._event("custom", events[-1])
+        return event if isinstance(event, Compacted) else None
 
     def as_tool(
         self,

@@ -19,6 +19,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
+from claude_like.context.manager import ContextManager
 from claude_like.planner import Planner, Recover
 from claude_like.state import AgentState
 from claude_like.tool_node import DEFAULT_REPEAT_LIMIT, ToolNode
@@ -69,9 +70,11 @@ def build_graph(
     recover: Recover | None = None,
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "claude_like",
+    context: ContextManager | None = None,
 ) -> CompiledStateGraph:
-    """The agent's compiled graph: a Runnable over ``AgentState``."""
-    planner = Planner(model, tools, system_prompt, recover=recover)
+    """The agent's compiled graph: a Runnable over ``AgentState``. ``context`` manages the
+    window (default: a budget from what the model's factory learnt, compaction on)."""
+    planner = Planner(model, tools, system_prompt, recover=recover, context=context)
     tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit)
     builder = StateGraph(AgentState)
     builder.add_node("planner", RunnableLambda(planner, afunc=planner.acall, name="planner"))

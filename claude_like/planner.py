@@ -17,7 +17,6 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMess
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.config import get_stream_writer
-from langgraph.constants import TAG_NOSTREAM
 from langgraph.errors import GraphBubbleUp
 
 from claude_like.context.accounting import is_context_overflow
@@ -86,20 +85,9 @@ class Planner:
         self.context = context or ContextManager(
             model, tools, system_prompt, ContextBudget.for_model(model))
 
-    def _summarize(self, messages: list[BaseMessage]) -> str | None:
-        """The model's summary for compaction (no tools, not streamed to the user)."""
-        try:
-            reply = self.model.invoke(messages, {"tags": [TAG_NOSTREAM, "claude_like:summary"]})
-        except GraphBubbleUp:
-            raise
-        except Exception:
-            return None
-        return reply.text if isinstance(reply, BaseMessage) else None
-
     def _prepare(self, state: AgentState, events: list[dict[str, Any]]) -> Request:
         messages = close_dangling_calls(state.get("messages", []))
-        return self.context.prepare(messages, state.get("context") or {}, self._summarize,
-                                    events.append)
+        return self.context.prepare(messages, state.get("context") or {}, events.append)
 
     def _retry(self, state: AgentState, request: Request, exc: Exception, attempt: int,
                events: list[dict[str, Any]]) -> Request | None:
@@ -108,8 +96,7 @@ class Planner:
                 or not is_context_overflow(exc):
             return None
         messages = close_dangling_calls(state.get("messages", []))
-        return self.context.recover(messages, request, exc, self._summarize, events.append,
-                                    attempt + 1)
+        return self.context.recover(messages, request, exc, events.append, attempt + 1)
 
     def _update(self, state: AgentState, reply: BaseMessage, request: Request,
                 events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -128,3 +128,113 @@ def _json(args: dict[str, Any]) -> str:
     import json
 
     return json.dumps(args)
+
+
+class WindowedChatModel(ScriptedChatModel):
+    """A scripted model that enforces a context window the way llama-server does.
+
+    Each request is counted with a deterministic tokenizer (``chars_per_token`` characters
+    a token, plus the bound tools' schemas and a few tokens a message); when prompt +
+    ``max_tokens`` exceeds ``window`` it raises the error llama-server's OpenAI route gives
+    (HTTP 400, ``exceed_context_size_error``), and a history with a tool call and no
+    result, or a result without its call, is refused as OpenAI and Anthropic refuse it.
+    Replies report the real prompt tokens as usage. ``summary`` answers compaction's
+    summary requests (or raises, when it is an exception).
+    """
+
+    window: int = 4096
+    max_tokens: int = 1024
+    chars_per_token: float = 3.0
+    reported_window: int | None = None
+    """The window the model claims (default ``window``): a server misreporting its slot."""
+    summary: Any = "Task: the user's task. Done so far: read files. Remaining: continue."
+    _tool_chars: int = PrivateAttr(default=0)
+    _requests: list[int] = PrivateAttr(default_factory=list)
+    _refused: list[int] = PrivateAttr(default_factory=list)
+
+    @property
+    def requests(self) -> list[int]:
+        """Prompt tokens of every request that was served."""
+        return self._requests
+
+    @property
+    def refused(self) -> list[int]:
+        """Prompt tokens of every request refused as too long."""
+        return self._refused
+
+    def model_post_init(self, context: Any) -> None:
+        from claude_like.models.base import ModelInfo, attach_info
+
+        attach_info(self, ModelInfo(provider="windowed", model="windowed",
+                                    context_window=self.reported_window or self.window,
+                                    max_tokens=self.max_tokens))
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Runnable:
+        import json
+
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        self._tool_chars = sum(len(json.dumps(convert_to_openai_tool(t))) for t in tools)
+        return super().bind_tools(tools, **kwargs)
+
+    def count(self, messages: list[BaseMessage], *, with_tools: bool = True) -> int:
+        """The server's count of a prompt."""
+        chars = sum(len(str(m.content)) + len(str(getattr(m, "tool_calls", "") or ""))
+                    for m in messages)
+        chars += self._tool_chars if with_tools else 0
+        return int(chars / self.chars_per_token) + 4 * len(messages)
+
+    def _next(self, messages: list[BaseMessage]) -> AIMessage:
+        from langchain_core.messages import SystemMessage
+
+        summary_request = bool(messages) and isinstance(messages[0], SystemMessage) and \
+            str(messages[0].content).startswith("You compress a coding agent's conversation")
+        _check_pairs(messages)
+        tokens = self.count(messages, with_tools=not summary_request)
+        if tokens + self.max_tokens > self.window:
+            self._refused.append(tokens)
+            raise _overflow_error(tokens, self.window)
+        self._requests.append(tokens)
+        if summary_request:
+            self._calls.append(list(messages))
+            if isinstance(self.summary, BaseException):
+                raise self.summary
+            return AIMessage(content=str(self.summary),
+                             usage_metadata={"input_tokens": tokens, "output_tokens": 20,
+                                             "total_tokens": tokens + 20})
+        reply = super()._next(messages)
+        reply.usage_metadata = {"input_tokens": tokens, "output_tokens": 10,
+                                "total_tokens": tokens + 10}
+        return reply
+
+
+def _check_pairs(messages: list[BaseMessage]) -> None:
+    """Refuse a history OpenAI or Anthropic would refuse: calls and results must pair up."""
+    from langchain_core.messages import ToolMessage
+
+    pending: set[str] = set()
+    for msg in messages:
+        if isinstance(msg, ToolMessage):
+            if msg.tool_call_id not in pending:
+                raise ValueError(f"tool result {msg.tool_call_id!r} has no preceding call")
+            pending.discard(msg.tool_call_id)
+            continue
+        if pending:
+            raise ValueError(f"tool calls {sorted(pending)} have no result")
+        if isinstance(msg, AIMessage):
+            pending = {c["id"] for c in msg.tool_calls if c.get("id")}
+    if pending:
+        raise ValueError(f"tool calls {sorted(pending)} have no result")
+
+
+def _overflow_error(tokens: int, window: int) -> Exception:
+    import httpx
+    import openai
+
+    message = (f"request ({tokens} tokens) exceeds the available context size "
+               f"({window} tokens), try increasing it")
+    body = {"error": {"code": 400, "message": message, "type": "exceed_context_size_error",
+                      "n_prompt_tokens": tokens, "n_ctx": window}}
+    response = httpx.Response(400, json=body,
+                              request=httpx.Request("POST", "http://fake/v1/chat/completions"))
+    return openai.BadRequestError(f"Error code: 400 - {body}", response=response, body=body)

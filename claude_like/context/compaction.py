@@ -141,23 +141,16 @@ class Compactor:
 
     def apply_summary(self, messages: Sequence[AnyMessage], ctx: ContextState,
                       request: SummaryRequest, summary: str | None) -> tuple[ContextState, str]:
-        """Use ``summary`` when it is usable and fits; else drop the older turns with a note.
-        Returns the new state and the stage that was applied (``summary`` or ``drop``)."""
+        """Use ``summary`` when it is usable and small enough; else drop the older turns
+        (counted in one line of the prompt). Returns the new state and the stage applied
+        (``summary`` or ``drop``); what still does not fit is left to the clip stage."""
         start = start_index(messages, ctx)
         cut_id = messages[request.cut].id or ""
         text = (summary or "").strip()
-        limit = max(128, self.budget.limit // 4)
-        if text and message_tokens(HumanMessage(content=text)) <= limit:
-            trial: ContextState = {**ctx, "start_id": cut_id, "summary": text}
-            if self.tokens(messages, trial) <= self.budget.limit:
-                return trial, "summary"
+        if text and message_tokens(HumanMessage(content=text)) <= max(128, self.budget.limit // 4):
+            return {**ctx, "start_id": cut_id, "summary": text}, "summary"
         gone = request.cut - start
-        note = (f"[{gone} earlier messages were removed from your view to fit the context "
-                "window; the user still has the full transcript.]")
-        prior = ctx.get("summary")
-        return {**ctx, "start_id": cut_id,
-                "summary": f"{prior}\n{note}" if prior else note}, "drop"
-
+        return {**ctx, "start_id": cut_id, "dropped": ctx.get("dropped", 0) + gone}, "drop"
 
     # -- stage 4: clip ----------------------------------------------------------------------
     def clip(self, messages: Sequence[AnyMessage], ctx: ContextState,

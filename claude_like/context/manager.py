@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, SystemMessage
+from langgraph.constants import TAG_NOSTREAM
+from langgraph.errors import GraphBubbleUp
 
 from claude_like.context.accounting import TokenAccountant, learn_ratio, overflow_tokens
 from claude_like.context.budget import ContextBudget
@@ -21,8 +23,6 @@ from claude_like.context.compaction import Compaction, Compactor
 from claude_like.context.view import ContextState, model_view, start_index, system_text
 
 Emit = Callable[[dict[str, Any]], None]
-#: Asks the model for a summary; returns its text, or None when the call failed.
-Summarize = Callable[[list[BaseMessage]], "str | None"]
 
 
 @dataclass
@@ -51,6 +51,18 @@ class ContextManager:
         self.accountant = TokenAccountant(model, tools)
         self.compactor = Compactor(self.accountant, budget, system_prompt)
         self.compaction = compaction
+        self.model = model
+
+    def summarize(self, messages: list[BaseMessage]) -> str | None:
+        """The model's summary for compaction: no tools, not streamed to the user (tagged
+        ``nostream``); None when the call fails (compaction then drops instead)."""
+        try:
+            reply = self.model.invoke(messages, {"tags": [TAG_NOSTREAM, "claude_like:summary"]})
+        except GraphBubbleUp:
+            raise
+        except Exception:
+            return None
+        return reply.text if isinstance(reply, BaseMessage) else None
 
     # -- before the request -----------------------------------------------------------------
     def start_ratio(self, ctx: ContextState) -> ContextState:
@@ -68,17 +80,16 @@ class ContextManager:
                                           ctx.get("last"), ctx.get("epoch", 0))
         return Request(SystemMessage(content=system), view, ctx, tokens, changed)
 
-    def prepare(self, messages: Sequence[AnyMessage], ctx: ContextState,
-                summarize: Summarize, emit: Emit) -> Request:
+    def prepare(self, messages: Sequence[AnyMessage], ctx: ContextState, emit: Emit) -> Request:
         """The request for this turn, compacted first when it crosses the threshold."""
         request = self.build(messages, self.start_ratio(ctx))
         if self.compaction and request.tokens >= self.budget.compact_tokens:
-            request = self.compact(messages, request, summarize, emit, reason="threshold")
+            request = self.compact(messages, request, emit, reason="threshold")
         return request
 
     # -- compaction -------------------------------------------------------------------------
-    def compact(self, messages: Sequence[AnyMessage], request: Request, summarize: Summarize,
-                emit: Emit, *, reason: str, target: int | None = None) -> Request:
+    def compact(self, messages: Sequence[AnyMessage], request: Request, emit: Emit, *,
+                reason: str, target: int | None = None) -> Request:
         """Run the stages until the view fits ``target`` (default: the compactor's aim)."""
         c = self.compactor
         ctx = request.ctx
@@ -94,7 +105,7 @@ class ContextManager:
             first = start_index(messages, ctx)
             if cut > first:
                 ask = c.summary_request(messages, ctx, cut)
-                ctx, stage = c.apply_summary(messages, ctx, ask, summarize(ask.messages))
+                ctx, stage = c.apply_summary(messages, ctx, ask, self.summarize(ask.messages))
                 stages.append(stage)
                 summarized, dropped = ((cut - first, 0) if stage == "summary"
                                        else (0, cut - first))
@@ -113,7 +124,7 @@ class ContextManager:
         return after
 
     def recover(self, messages: Sequence[AnyMessage], request: Request, exc: BaseException,
-                summarize: Summarize, emit: Emit, attempt: int) -> Request:
+                emit: Emit, attempt: int) -> Request:
         """After a "context exceeded" error: learn the real size, compact harder."""
         ctx = dict(request.ctx)
         real = overflow_tokens(exc)
@@ -123,9 +134,11 @@ class ContextManager:
         request = self.build(messages, ctx)  # type: ignore[arg-type]
         fixed = self.accountant.fixed(request.system.content, ctx.get("ratio") or 1.0)
         # First retry: the compactor's usual aim; second: the fixed part and little more.
+        # Each aims below what the server refused, so a retry never resends the same size.
         target = self.compactor.target(request.ctx) if attempt == 1 else fixed + 64
-        return self.compact(messages, request, summarize, emit, reason="overflow",
-                            target=min(target, request.tokens - 1))
+        refused = int((real or request.tokens) / (ctx.get("ratio") or 1.0) * 0.9)
+        return self.compact(messages, request, emit, reason="overflow",
+                            target=min(target, refused))
 
     # -- after the reply ----------------------------------------------------------------------
     def after_reply(self, request: Request, reply: AIMessage, turn: int,

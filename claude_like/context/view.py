@@ -30,6 +30,8 @@ class ContextState(TypedDict, total=False):
     """Id of the first message the model sees; empty for the whole thread."""
     summary: str
     """What stands in for the messages before ``start_id`` (shown in the system prompt)."""
+    dropped: int
+    """Messages that left the view without a summary (said in one line of the prompt)."""
     cleared: list[str]
     """Tool-call ids whose results the model sees as stubs."""
     epoch: int
@@ -107,7 +109,13 @@ def model_view(messages: Sequence[AnyMessage], ctx: ContextState) -> list[BaseMe
 
 def system_text(base: str, ctx: ContextState) -> str:
     """The system prompt, with the summary of the cut-off part when there is one."""
-    summary = ctx.get("summary")
-    if not summary:
+    summary, dropped = ctx.get("summary"), ctx.get("dropped")
+    if not summary and not dropped:
         return base
-    return f"{base}\n\n# Summary of the earlier conversation\n{summary}"
+    parts = [base, "# Summary of the earlier conversation"]
+    if summary:
+        parts.append(summary)
+    if dropped:
+        parts.append(f"[{dropped} earlier messages were removed from your view to fit the "
+                     "context window; the user still has the full transcript.]")
+    return "\n\n".join(parts)
