@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from claude_like.events import Final, TextDelta, ToolFinished, ToolStarted
+from claude_like.events import (
+    Compacted,
+    ContextUsage,
+    Final,
+    TextDelta,
+    ToolFinished,
+    ToolStarted,
+)
 
 app = typer.Typer(add_completion=False, help="A Claude-Code-style coding agent for any model.")
 err = Console(stderr=True, highlight=False)
@@ -41,13 +48,18 @@ def run(
     ] = Path("."),
     sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
     max_turns: Annotated[int, typer.Option(help="Model calls allowed for this task.")] = 30,
+    context_window: Annotated[
+        int | None,
+        typer.Option(help="Tokens the model holds per request (default: what the server says)."),
+    ] = None,
 ) -> None:
     """Run one task and print the agent's work as it happens."""
     from claude_like.agent import ClaudeLikeAgent
 
     try:
         agent = ClaudeLikeAgent(
-            model=model, workspace=workspace, sandbox=sandbox, max_turns=max_turns
+            model=model, workspace=workspace, sandbox=sandbox, max_turns=max_turns,
+            context_window=context_window,
         )
     except Exception as exc:  # setup problems deserve a readable message, not a traceback
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -68,6 +80,13 @@ def run(
             elif isinstance(event, ToolFinished):
                 mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
                 err.print(f"  {mark} {escape(_first_line(event.output))}")
+            elif isinstance(event, ContextUsage) and event.warning:
+                err.print(f"[yellow]context {event.share:.0%} full[/] [dim]({event.tokens:,} of "
+                          f"{event.window:,} tokens)[/]")
+            elif isinstance(event, Compacted):
+                err.print(f"[yellow]context compacted[/] [dim]({', '.join(event.stages)}: "
+                          f"{event.tokens_before:,} -> {event.tokens_after:,} tokens)[/]",
+                          soft_wrap=True)
             elif isinstance(event, Final):
                 result = event.result
                 usage = result.usage

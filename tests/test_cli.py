@@ -53,3 +53,19 @@ def test_cli_rejects_an_unknown_sandbox(tmp_path, scripted):
     result = CliRunner().invoke(app, ["x", "--workspace", str(tmp_path), "--sandbox", "vm"])
     assert result.exit_code == 1
     assert "unknown sandbox 'vm'" in result.output
+
+
+def test_cli_prints_context_warnings_and_compactions(tmp_path, monkeypatch):
+    from claude_like.testing import WindowedChatModel
+
+    for n in range(6):
+        (tmp_path / f"m{n}.py").write_text("x = 1  # some code\n" * 300)
+    reads = [say("", tool_call("Read", {"file_path": f"m{n}.py"})) for n in range(6)]
+    model = WindowedChatModel(script=[*reads, say("Read them all.")], window=4096,
+                              max_tokens=1024)
+    monkeypatch.setattr(agent_module, "resolve_model", lambda spec: model)
+    result = CliRunner().invoke(app, ["read all", "--workspace", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "context " in result.output and "% full" in result.output
+    assert "of 4,096 tokens" in result.output
+    assert "context compacted (clear" in result.output and " tokens)" in result.output
