@@ -88,6 +88,14 @@ def test_grep_content_with_line_numbers(tree, ok):
     assert "tests/test_app.py:3:def test_main():" in out
 
 
+def test_grep_anchors_match_at_every_line(sandbox, ok):
+    put(sandbox, "a.py", "import os\ndef main():\n    pass\n")
+    put(sandbox, "b.py", "x = 1\r\ny = 2\r\n")
+    assert ok("Grep", pattern="^def main", output_mode="content") == "a.py:2:def main():"
+    assert ok("Grep", pattern="^import os$", output_mode="content") == "a.py:1:import os"
+    assert ok("Grep", pattern="= 1$", output_mode="content") == "b.py:1:x = 1"
+
+
 def test_grep_content_without_line_numbers(tree, ok):
     out = ok("Grep", pattern="upper", output_mode="content", line_numbers=False)
     assert out.strip() == "src/util/strings.py:    return s.upper()"

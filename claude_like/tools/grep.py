@@ -164,6 +164,9 @@ class _Search:
     def __init__(self, tool: Grep, regex: re.Pattern[str], files: list[FileInfo]) -> None:
         self.tool = tool
         self.regex = regex
+        # Quick whole-file test before splitting lines; MULTILINE so that ^ and $ mean
+        # line starts and ends there too, as they do in the per-line search.
+        self.prefilter = re.compile(regex.pattern, regex.flags | re.MULTILINE)
         self.candidates = sorted(files, key=lambda f: f.path)
         self.matched_files = 0
         self.skipped_big = 0
@@ -183,7 +186,8 @@ class _Search:
             if is_binary(data):
                 continue
             text = data.decode("utf-8", errors="replace")
-            if not self.regex.search(text):
+            # ($ does not match before a \r, which the per-line search drops.)
+            if "\r" not in text and not self.prefilter.search(text):
                 continue
             lines = split_lines(text)
             hits = [i for i, line in enumerate(lines) if self.regex.search(line)]
