@@ -48,6 +48,11 @@ DEFAULT_SKIP_DIRS = frozenset(
 )
 """Folders Glob and Grep do not descend into (unless the search starts inside one)."""
 
+SCRATCH_DIR = ".claude-like/results"
+"""Workspace-relative folder where tool results too big for the context are saved whole
+(see ``claude_like.context.offload``). Glob, Grep and LS leave it out, so saved results do
+not crowd searches; Read, and searches that start inside it, still reach it."""
+
 
 @dataclass
 class ToolContext:
@@ -61,8 +66,12 @@ class ToolContext:
 
     sandbox: Sandbox
     output_limit: int = DEFAULT_OUTPUT_LIMIT
-    """Tools shape their own output to fit this many characters (with a note on how to
-    see more), so the agent's generic head+tail cut rarely has to step in."""
+    """What a tool may return, in characters: Read, Grep and Glob stop early with a note on
+    how to see more (the files still exist, so nothing is lost). Bash returns its whole
+    output instead; the tool node saves what is over budget to a file."""
+    scratch_dir: str = SCRATCH_DIR
+    """Where oversized results are saved; hidden from Glob, Grep and LS (give the same
+    folder to the ``ResultStore``)."""
     seen: set[str] = field(default_factory=set)
     _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -152,6 +161,11 @@ class ClaudeLikeTool(BaseTool):
     # -- helpers shared by the tools ---------------------------------------------------
     def resolve(self, path: str) -> str:
         return self.sandbox.resolve(path)
+
+    @property
+    def scratch_path(self) -> str:
+        """The scratch folder as an absolute sandbox path (lexical: no symlink followed)."""
+        return posixpath.normpath(posixpath.join(self.sandbox.root, self.ctx.scratch_dir))
 
     def show(self, path: str) -> str:
         """A path as the model should see it: relative to the workspace when inside."""

@@ -67,7 +67,8 @@ class Glob(ClaudeLikeTool):
             for f in self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS)
             if matcher.match(posixpath.relpath(f.path, base))
         ]
-        files = IgnoreRules.load(self.sandbox).filter(files, base, self.sandbox.root)
+        rules = IgnoreRules.load(self.sandbox, hidden=[self.scratch_path])
+        files = rules.filter(files, base, self.sandbox.root)
         if not files:
             msg = f"No files match {pattern!r} in {self.show(base)}."
             target = self.sandbox.stat(posixpath.join(base, rest))

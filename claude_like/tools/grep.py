@@ -122,7 +122,8 @@ class Grep(ClaudeLikeTool):
             raise self.not_found(base_arg, "Path")
         if info.is_dir:
             files = self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS)
-            files = IgnoreRules.load(self.sandbox).filter(files, base, self.sandbox.root)
+            rules = IgnoreRules.load(self.sandbox, hidden=[self.scratch_path])
+            files = rules.filter(files, base, self.sandbox.root)
         else:
             files = [info]
         if glob:

@@ -4,6 +4,8 @@ Only the root ``.gitignore`` is read (nested ones and the global excludes are no
 the common syntax: comments, ``!`` negation, a trailing ``/`` for folders only, a ``/``
 inside the pattern anchoring it to the root, ``*``, ``?``, ``[...]`` and ``**``.
 A folder the search starts in is searched even when it is ignored, as with ``rg PATH``.
+The agent's own scratch folder (saved tool results) is hidden the same way, whatever the
+``.gitignore`` says.
 """
 
 from __future__ import annotations
@@ -35,12 +37,24 @@ class IgnoreRules:
                 self.rules.append(rule)
 
     @classmethod
-    def load(cls, sandbox: Sandbox) -> IgnoreRules:
+    def load(cls, sandbox: Sandbox, *, hidden: Iterable[str] = ()) -> IgnoreRules:
+        """The root ``.gitignore``, then ``hidden`` folders (absolute sandbox paths), which
+        stay hidden even if the ``.gitignore`` un-ignores them (their rules come last)."""
         try:
             data = sandbox.read_bytes(posixpath.join(sandbox.root, ".gitignore"))
+            rules = cls(data.decode("utf-8", errors="replace").splitlines())
         except (OSError, SandboxError):
-            return cls()
-        return cls(data.decode("utf-8", errors="replace").splitlines())
+            rules = cls()
+        for folder in hidden:
+            rules.hide_folder(posixpath.relpath(folder, sandbox.root))
+        return rules
+
+    def hide_folder(self, rel_path: str) -> None:
+        """Ignore exactly this workspace-relative folder (taken literally, not as a glob)."""
+        rel = posixpath.normpath(rel_path).strip("/")
+        if rel in ("", ".") or rel == ".." or rel.startswith("../"):
+            return  # the workspace itself, or outside it: nothing to hide
+        self.rules.append(_Rule(re.compile(re.escape(rel) + r"\Z"), False, True))
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
         result = False

@@ -7,6 +7,7 @@ import posixpath
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
+from claude_like.sandbox.base import FileInfo, SandboxError
 from claude_like.tools.base import ClaudeLikeTool, GlobMatcher, ToolInput
 
 MAX_ENTRIES = 500
@@ -47,6 +48,7 @@ class LS(ClaudeLikeTool):
             e
             for e in self.sandbox.list_dir(resolved)
             if not any(m.match(posixpath.basename(e.path)) for m in matchers)
+            and not self._leads_only_to_scratch(e)
         ]
         if not entries:
             return f"{shown} is empty." + (" (after ignore)" if ignore else "")
@@ -62,3 +64,17 @@ class LS(ClaudeLikeTool):
         if len(entries) > MAX_ENTRIES:
             out += f"\n\n[Showing {MAX_ENTRIES} of {len(entries)} entries. Use Glob to narrow.]"
         return out
+
+    def _leads_only_to_scratch(self, entry: FileInfo) -> bool:
+        """True for the scratch folder and for a folder holding nothing else (the
+        ``.claude-like`` made only for it), so saved results never show up in a listing."""
+        scratch = self.scratch_path
+        if entry.path == scratch:
+            return True
+        if not entry.is_dir or entry.is_symlink or not scratch.startswith(entry.path + "/"):
+            return False
+        try:
+            inside = self.sandbox.list_dir(entry.path)
+        except (OSError, SandboxError):
+            return False
+        return all(self._leads_only_to_scratch(e) for e in inside)
