@@ -79,12 +79,18 @@ def test_cmd_alias_and_description(ok):
     assert ok("Bash", cmd="echo x", description="print x") == "x"
 
 
-def test_long_output_fits_the_budget_keeping_head_and_tail(ctx, ok):
+def test_long_output_is_returned_whole(ctx, ok):
+    # Nothing is cut here: the tool node saves an oversized result whole to a file.
     out = ok("Bash", command="seq 1 100000")
-    assert len(out) <= ctx.output_limit
-    assert out.startswith("1\n2\n3\n")
-    assert "100000" in out and "omitted" in out
-    assert "redirect it to a file" in out
+    assert len(out) > ctx.output_limit
+    assert out == "\n".join(str(i) for i in range(1, 100_001))
+
+
+def test_output_past_the_shell_cap_says_its_middle_is_lost(ok):
+    out = ok("Bash", command="head -c 3000000 /dev/zero | tr '\\0' a; echo; echo end")
+    assert out.startswith("a" * 1000) and "bytes of output omitted" in out
+    body, _, note = out.rpartition("\n[The output was larger than the shell keeps")
+    assert body.endswith("\nend") and "redirect it to a file" in note
 
 
 def test_a_timeout_abandons_the_rest_of_the_command_line(err, ok):

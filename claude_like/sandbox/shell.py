@@ -30,6 +30,12 @@ from claude_like.sandbox.base import (
     SandboxError,
 )
 
+SHELL_OUTPUT_LIMIT = 2_000_000
+"""Least output (bytes) a command may produce before the shell drops its middle. Only a
+bound against floods: the tool node saves an oversized result whole to a file, so the
+shell must not cut output to the context's size (sandboxes still pass that smaller
+``DEFAULT_OUTPUT_LIMIT``; a larger ``output_limit`` is kept as given)."""
+
 KILL_GRACE_SECONDS = 2.0
 """How long the shell has to print its end marker after the command's tree is killed."""
 
@@ -120,7 +126,7 @@ class ShellSession:
         self._kill_session = kill_session
         self.cwd = cwd
         self._state_file = state_file
-        self.output_limit = output_limit
+        self.output_limit = max(output_limit, SHELL_OUTPUT_LIMIT)
         self.default_timeout = default_timeout
         self.max_timeout = max_timeout
         self._lock = threading.Lock()

@@ -59,12 +59,13 @@ class Bash(ClaudeLikeTool):
             raise ToolException("command is empty. Give the shell command to run, e.g. `ls -la`.")
         seconds = timeout_seconds(timeout)
         result = self.sandbox.execute(command, timeout=seconds)
-        body, cut = self._fit(result.output.rstrip("\n"))
-        parts = [body or "(no output)"]
-        if result.truncated or cut:
+        # The whole output: the tool node saves what is over the context budget to a file.
+        parts = [result.output.rstrip("\n") or "(no output)"]
+        if result.truncated:
             parts.append(
-                "[The middle of the output was cut. To see all of it, redirect it to a file "
-                "(cmd > out.log 2>&1) and use Grep or Read on that file.]"
+                "[The output was larger than the shell keeps in memory, so its middle is "
+                "lost. To keep all of it, redirect it to a file (cmd > out.log 2>&1) and use "
+                "Grep or Read on that file.]"
             )
         if result.timed_out:
             when = f"after {seconds:g} s" if seconds is not None else "(default timeout)"
@@ -85,15 +86,3 @@ class Bash(ClaudeLikeTool):
         if result.exit_code != 0:
             raise ToolException(f"Exit code {result.exit_code}\n{text}")
         return text
-
-    def _fit(self, output: str) -> tuple[str, bool]:
-        """Head and tail within the context's budget, leaving room for the notes."""
-        room = max(self.ctx.output_limit - 800, 2000)
-        if len(output) <= room:
-            return output, False
-        half = room // 2
-        omitted = len(output) - 2 * half
-        return (
-            f"{output[:half]}\n\n[... {omitted} characters omitted ...]\n\n{output[-half:]}",
-            True,
-        )
