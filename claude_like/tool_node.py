@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +24,8 @@ from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, ValidationError
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT, clip_middle
+from claude_like.context.offload import ResultStore
+from claude_like.models.tokens import CHARS_PER_TOKEN
 from claude_like.state import AgentState
 
 DEFAULT_REPEAT_LIMIT = 3
@@ -91,9 +94,19 @@ class ToolNode:
         output_limit: int = DEFAULT_TOOL_OUTPUT_LIMIT,
         repeat_limit: int = DEFAULT_REPEAT_LIMIT,
         max_workers: int = 8,
+        results: ResultStore | None = None,
+        result_tokens: int | Callable[[], int] | None = None,
     ) -> None:
+        """``results`` saves a result over ``result_tokens`` (a number, or a callable read
+        at every result so it follows the live budget; default: ``output_limit`` in
+        tokens) whole to a file; without it, results are cut to ``output_limit`` characters
+        in the middle and what is cut is lost."""
         self.tools = {t.name: t for t in tools}
         self.output_limit = output_limit
+        self.results = results
+        self.result_tokens = (
+            math.ceil(output_limit / CHARS_PER_TOKEN) if result_tokens is None else result_tokens
+        )
         self.repeat_limit = repeat_limit
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cl-tool")
 
@@ -144,7 +157,16 @@ class ToolNode:
         else:
             msg = ToolMessage(content=str(result), name=call["name"], tool_call_id=call["id"] or "")
         if isinstance(msg.content, str):
-            msg.content = clip_middle(msg.content, self.output_limit)
+            if self.results is None:
+                msg.content = clip_middle(msg.content, self.output_limit)
+            else:
+                limit = self.result_tokens
+                msg.content = self.results.fit(
+                    msg.content,
+                    limit_tokens=limit() if callable(limit) else limit,
+                    tool=call["name"],
+                    call_id=call["id"] or "",
+                )
         return msg
 
     def _crash(self, call: ToolCall, exc: BaseException) -> ToolMessage:
