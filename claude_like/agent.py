@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
 from claude_like.context.budget import ContextBudget
 from claude_like.context.manager import ContextManager
+from claude_like.context.offload import ResultStore
 from claude_like.events import (
     AgentEvent,
     AgentResult,
@@ -31,7 +32,7 @@ from claude_like.events import (
     ToolStarted,
 )
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
-from claude_like.planner import close_dangling_calls
+from claude_like.models.tool_call_repair import answer_unanswered
 from claude_like.prompt import build_system_prompt
 from claude_like.sandbox.base import Sandbox
 from claude_like.sandbox.local import LocalSandbox
@@ -94,7 +95,9 @@ class ClaudeLikeAgent:
         compaction: bool = True,
         warn_at: float = 0.75,
         compact_at: float = 0.90,
+        keep_results: bool = False,
     ) -> None:
+        self.results: ResultStore | None = None
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
         self.sandbox = make_sandbox(sandbox, workspace)
         try:
@@ -113,6 +116,7 @@ class ClaudeLikeAgent:
             )
             self.context = ContextManager(self.model, self.tools, self.system_prompt,
                                           self.budget, compaction=compaction)
+            self.results = ResultStore(self.sandbox, keep=keep_results)
             self.max_turns = max_turns
             self.checkpointer = checkpointer or InMemorySaver()
             self.thread_id = thread_id or uuid.uuid4().hex
@@ -124,6 +128,8 @@ class ClaudeLikeAgent:
                 output_limit=limit,
                 checkpointer=self.checkpointer,
                 context=self.context,
+                results=self.results,
+                result_tokens=lambda: self.budget.result_tokens,
             )
         except BaseException:
             self.close()
@@ -254,7 +260,7 @@ class ClaudeLikeAgent:
         itself is kept whole."""
         cfg = self._config(thread_id, None)
         values = self.graph.get_state(cfg).values
-        messages = close_dangling_calls(values.get("messages", []))
+        messages = answer_unanswered(values.get("messages", []))
         ctx = self.context.start_ratio(values.get("context") or {})
         request = self.context.build(messages, ctx)
         events: list[dict[str, Any]] = []
@@ -288,7 +294,10 @@ class ClaudeLikeAgent:
         )
 
     def close(self) -> None:
-        """Close the sandbox if this agent created it."""
+        """Remove the saved tool results (unless ``keep_results``), then close the sandbox
+        if this agent created it."""
+        if self.results is not None:
+            self.results.close()
         sandbox = getattr(self, "sandbox", None)
         if sandbox is not None and self._owns_sandbox:
             sandbox.close()

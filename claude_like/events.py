@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AnyMessage
+from langgraph.config import get_stream_writer
 
 from claude_like.state import StopReason, TurnStats
 
@@ -98,3 +100,12 @@ class Final:
 
 
 AgentEvent = TextDelta | ToolStarted | ToolFinished | ContextUsage | Compacted | Final
+
+
+def stream_writer() -> Callable[[dict[str, Any]], None]:
+    """LangGraph's custom-stream writer (where nodes send the raw events above), or a no-op
+    outside a graph run."""
+    try:
+        return get_stream_writer()
+    except RuntimeError:
+        return lambda _event: None

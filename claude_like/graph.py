@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -20,6 +20,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
 from claude_like.context.manager import ContextManager
+from claude_like.context.offload import ResultStore
+from claude_like.models.tool_call_repair import answer_calls
 from claude_like.planner import Planner, Recover
 from claude_like.state import AgentState
 from claude_like.tool_node import DEFAULT_REPEAT_LIMIT, ToolNode
@@ -45,15 +47,7 @@ def turn_limit_node(max_turns: int):
     def node(state: AgentState) -> dict[str, Any]:
         last = state["messages"][-1]
         assert isinstance(last, AIMessage)
-        notes = [
-            ToolMessage(
-                content=f"Not run: the turn limit ({max_turns}) was reached.",
-                tool_call_id=call["id"] or "",
-                name=call["name"],
-                status="error",
-            )
-            for call in last.tool_calls
-        ]
+        notes = answer_calls(last, f"Not run: the turn limit ({max_turns}) was reached.")
         return {"messages": notes, "stop_reason": "max_turns"}
 
     return node
@@ -71,11 +65,15 @@ def build_graph(
     checkpointer: BaseCheckpointSaver | None = None,
     name: str = "claude_like",
     context: ContextManager | None = None,
+    results: ResultStore | None = None,
+    result_tokens: int | Callable[[], int] | None = None,
 ) -> CompiledStateGraph:
     """The agent's compiled graph: a Runnable over ``AgentState``. ``context`` manages the
-    window (default: a budget from what the model's factory learnt, compaction on)."""
+    window (default: a budget from what the model's factory learnt, compaction on);
+    ``results`` keeps tool results over ``result_tokens`` whole in a file (see ToolNode)."""
     planner = Planner(model, tools, system_prompt, recover=recover, context=context)
-    tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit)
+    tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit,
+                         results=results, result_tokens=result_tokens)
     builder = StateGraph(AgentState)
     builder.add_node("planner", RunnableLambda(planner, afunc=planner.acall, name="planner"))
     builder.add_node("tools", RunnableLambda(tool_node, afunc=tool_node.acall, name="tools"))

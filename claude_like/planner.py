@@ -13,54 +13,24 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 
 from claude_like.context.accounting import is_context_overflow
 from claude_like.context.budget import ContextBudget
 from claude_like.context.manager import ContextManager, Request
+from claude_like.events import stream_writer
+from claude_like.models.tool_call_repair import answer_unanswered, normalize_tool_calls
 from claude_like.state import AgentState, TurnStats
 
 #: Retries of a request the server refused as too long, each after a harder compaction.
 MAX_OVERFLOW_RETRIES = 2
 
-Recover = Callable[[AIMessage, Sequence[str]], AIMessage]
-
-
-def _no_recovery(message: AIMessage, _names: Sequence[str]) -> AIMessage:
-    return message
-
-
-def default_recovery() -> Recover:
-    """The text tool-call recovery of the models package, when it is available."""
-    try:
-        from claude_like.models.text_tool_calls import recover_tool_calls
-    except ImportError:
-        return _no_recovery
-    return recover_tool_calls
-
-
-def close_dangling_calls(messages: Sequence[AnyMessage]) -> list[BaseMessage]:
-    """Answer tool calls that never got a result (an interrupted run), as APIs require."""
-    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
-    out: list[BaseMessage] = []
-    for msg in messages:
-        out.append(msg)
-        if isinstance(msg, AIMessage):
-            for call in msg.tool_calls:
-                if call["id"] and call["id"] not in answered:
-                    out.append(
-                        ToolMessage(
-                            content="Not run: the previous run stopped before this call.",
-                            tool_call_id=call["id"],
-                            name=call["name"],
-                            status="error",
-                        )
-                    )
-    return out
+Recover = Callable[[AIMessage, Sequence[Any]], AIMessage]
+"""Makes a fresh reply's tool calls usable (text calls recovered, near-JSON repaired,
+unique ids); given the reply and the tools."""
 
 
 class Planner:
@@ -77,16 +47,16 @@ class Planner:
         context: ContextManager | None = None,
     ) -> None:
         self.model = model
-        self.tool_names = [t.name for t in tools]
+        self.tools = list(tools)
         self.bound: Runnable[LanguageModelInput, BaseMessage] = (
             model.bind_tools(list(tools)) if tools and isinstance(model, BaseChatModel) else model
         )
-        self.recover = recover or default_recovery()
+        self.recover = recover or normalize_tool_calls
         self.context = context or ContextManager(
             model, tools, system_prompt, ContextBudget.for_model(model))
 
     def _prepare(self, state: AgentState, events: list[dict[str, Any]]) -> Request:
-        messages = close_dangling_calls(state.get("messages", []))
+        messages = answer_unanswered(state.get("messages", []))
         return self.context.prepare(messages, state.get("context") or {}, events.append)
 
     def _retry(self, state: AgentState, request: Request, exc: Exception, attempt: int,
@@ -95,7 +65,7 @@ class Planner:
         if attempt >= MAX_OVERFLOW_RETRIES or not self.context.compaction \
                 or not is_context_overflow(exc):
             return None
-        messages = close_dangling_calls(state.get("messages", []))
+        messages = answer_unanswered(state.get("messages", []))
         return self.context.recover(messages, request, exc, events.append, attempt + 1)
 
     def _update(self, state: AgentState, reply: BaseMessage, request: Request,
@@ -103,8 +73,8 @@ class Planner:
         turn = state.get("turns", 0) + 1
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=reply.content)
-        if not reply.tool_calls and self.tool_names:
-            reply = self.recover(reply, self.tool_names)
+        if self.tools:
+            reply = self.recover(reply, self.tools)
         ctx = self.context.after_reply(request, reply, turn, events.append)
         usage = dict(reply.usage_metadata or {})
         stats: TurnStats = {
@@ -186,14 +156,6 @@ class Planner:
         update = self._update(state, reply, request, events)
         _flush(emit, events)
         return update
-
-
-def stream_writer() -> Callable[[dict[str, Any]], None]:
-    """LangGraph's custom-stream writer, or a no-op outside a graph run."""
-    try:
-        return get_stream_writer()
-    except RuntimeError:
-        return lambda _event: None
 
 
 def _flush(emit: Callable[[dict[str, Any]], None], events: list[dict[str, Any]]) -> None:

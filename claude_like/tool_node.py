@@ -19,12 +19,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.config import get_stream_writer
 from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, ValidationError
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT, clip_middle
 from claude_like.context.offload import ResultStore
+from claude_like.events import stream_writer
 from claude_like.models.tokens import CHARS_PER_TOKEN
 from claude_like.state import AgentState
 
@@ -225,7 +225,7 @@ class ToolNode:
         return {"messages": invalid + ordered}
 
     def __call__(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        emit = _writer()
+        emit = stream_writer()
         invalid, batches, done = self._plan(state)
         _emit_refused(emit, state, invalid, done)
         for batch in batches:
@@ -245,7 +245,7 @@ class ToolNode:
         return self._ordered(state, invalid, done)
 
     async def acall(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        emit = _writer()
+        emit = stream_writer()
         invalid, batches, done = self._plan(state)
         _emit_refused(emit, state, invalid, done)
         for batch in batches:
@@ -269,13 +269,6 @@ def _emit_refused(
         args = call["args"] if call is not None else {}
         emit({"type": "tool_start", "id": msg.tool_call_id, "name": msg.name, "args": args})
         emit(_end_event(msg))
-
-
-def _writer() -> Emit:
-    try:
-        return get_stream_writer()
-    except RuntimeError:  # called outside a graph run
-        return lambda _event: None
 
 
 def _start_event(call: ToolCall) -> dict[str, Any]:

@@ -238,13 +238,13 @@ def test_a_failing_model_ends_the_run_with_an_error_reason():
 
 @pytest.mark.parametrize("position", ["middle", "end"])
 def test_dangling_tool_calls_are_answered_before_the_model_sees_them(position):
-    from claude_like.planner import close_dangling_calls
+    from claude_like.models.tool_call_repair import answer_unanswered
 
     dangling = AIMessage(content="", tool_calls=[tool_call("add", {"a": 1, "b": 1}, id="d1")])
     history = [HumanMessage("one"), dangling]
     if position == "middle":
         history.append(HumanMessage("two"))
-    fixed = close_dangling_calls(history)
+    fixed = answer_unanswered(history)
     assert isinstance(fixed[2], ToolMessage) and fixed[2].tool_call_id == "d1"
 
 
