@@ -129,7 +129,7 @@ class ClaudeLikeAgent:
                 checkpointer=self.checkpointer,
                 context=self.context,
                 results=self.results,
-                result_tokens=lambda: self.budget.result_tokens,
+                result_tokens=self.context.result_tokens,
             )
         except BaseException:
             self.close()

@@ -246,3 +246,46 @@ def test_final_event_still_ends_the_stream(big_workspace: Path) -> None:
     with agent_for(model_for(2), big_workspace) as agent:
         events = list(agent.stream("Read."))
     assert isinstance(events[-1], Final)
+
+
+def _saved_path(text: str) -> str:
+    import re
+
+    match = re.search(r'file_path="([^"]+)"', text)
+    assert match, text
+    return match.group(1)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_result_over_its_share_of_the_window_is_saved_and_paged_back(
+    big_workspace: Path, keep: bool
+) -> None:
+    seen: dict[str, str] = {}
+
+    def script(messages: list[BaseMessage]) -> AIMessage:
+        last = messages[-1]
+        if not isinstance(last, ToolMessage):
+            return say("", tool_call("Bash", {"command": "cat mod00.py mod01.py"}))
+        if "file_path" not in seen:  # the cut result: page into the saved file as it says
+            seen["bash"] = str(last.content)
+            seen["file_path"] = _saved_path(str(last.content))
+            return say("", tool_call("Read", {"file_path": seen["file_path"], "offset": 390,
+                                              "limit": 5}))
+        seen["read"] = str(last.content)
+        return say("Done.")
+
+    model = WindowedChatModel(script=[script], repeat_last=True, window=4096, max_tokens=1024)
+    with agent_for(model, big_workspace, keep_results=keep) as agent:
+        result = agent.run("Show both modules.")
+        assert result.stop_reason == "done", result.error
+        budget_chars = agent.budget.result_chars
+        saved = big_workspace / seen["file_path"]
+        whole = (big_workspace / "mod00.py").read_text() + (big_workspace / "mod01.py").read_text()
+        assert saved.read_text() == whole.rstrip("\n")  # nothing the tool produced is lost
+    assert result.stop_reason == "done", result.error
+    assert len(seen["bash"]) <= budget_chars  # the model got head + tail + the way in
+    assert "value_0000" in seen["bash"] and "value_0199" in seen["bash"]
+    assert seen["file_path"].startswith(".claude-like/results/Bash-")
+    assert "value_0189" in seen["read"] and "value_0194" not in seen["read"]
+    assert model.refused == []
+    assert saved.exists() is keep  # removed on close unless asked to keep

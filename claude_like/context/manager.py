@@ -24,6 +24,9 @@ from claude_like.context.view import ContextState, model_view, start_index, syst
 
 Emit = Callable[[dict[str, Any]], None]
 
+MIN_RESULT = 128
+"""Tokens a tool result always gets: room for a short head and tail and the note."""
+
 
 @dataclass
 class Request:
@@ -52,6 +55,17 @@ class ContextManager:
         self.compactor = Compactor(self.accountant, budget, system_prompt)
         self.compaction = compaction
         self.model = model
+        self.ratio = 1.0
+        """The latest server-to-approximation token ratio seen (for :meth:`result_tokens`)."""
+
+    def result_tokens(self) -> int:
+        """One tool result's budget: the window's share, but at most half the room between
+        the fixed prompt (system and tool schemas) and the compaction threshold, so that a
+        fresh result (its head, tail and the note on where the rest is) reaches the model
+        whole instead of being clipped by the next compaction. Never below MIN_RESULT."""
+        fixed = self.accountant.fixed(self.system_prompt, self.ratio)
+        room = (self.budget.compact_tokens - fixed) // 2
+        return max(MIN_RESULT, min(self.budget.result_tokens, room))
 
     def summarize(self, messages: list[BaseMessage]) -> str | None:
         """The model's summary for compaction: no tools, not streamed to the user (tagged
@@ -68,9 +82,11 @@ class ContextManager:
     def start_ratio(self, ctx: ContextState) -> ContextState:
         """The state's ratio, calibrated against the server's count the first time."""
         if ctx.get("ratio"):
+            self.ratio = ctx["ratio"]
             return ctx
         calibrated = self.accountant.calibrate(self.system_prompt)
-        return {**ctx, "ratio": calibrated or 1.0}
+        self.ratio = calibrated or self.ratio
+        return {**ctx, "ratio": self.ratio}
 
     def build(self, messages: Sequence[AnyMessage], ctx: ContextState,
               changed: bool = False) -> Request:
@@ -152,6 +168,7 @@ class ContextManager:
         if real:
             raw = self.accountant.approx_total(request.system.content, request.view)
             ctx["ratio"] = learn_ratio(ctx.get("ratio") or 0.0, real, raw)
+            self.ratio = ctx["ratio"]
         ctx["last"] = {"id": reply.id, "input": real,
                        "output": int(usage.get("output_tokens") or 0),
                        "epoch": ctx.get("epoch", 0)}
