@@ -289,3 +289,18 @@ def test_a_result_over_its_share_of_the_window_is_saved_and_paged_back(
     assert "value_0189" in seen["read"] and "value_0194" not in seen["read"]
     assert model.refused == []
     assert saved.exists() is keep  # removed on close unless asked to keep
+
+
+def test_the_latest_result_reaches_the_model_unclipped_when_it_fits(big_workspace: Path) -> None:
+    # A window where the latest turn lies between the compaction's aim and its threshold.
+    model = model_for(20, window=6144, tool="Bash")
+    with agent_for(model, big_workspace) as agent:
+        result = agent.run("Show every module.")
+    assert result.stop_reason == "done", result.error
+    whole = {m.tool_call_id: m.content for m in result.messages if isinstance(m, ToolMessage)}
+    turns = [c for c in model.calls if "compress a coding agent" not in str(c[0].content)]
+    latest = [c[-1] for c in turns if isinstance(c[-1], ToolMessage)]
+    assert len(latest) == 20
+    # Each fresh result (head, tail and the note on where the rest is) is sent as produced.
+    assert all(m.content == whole[m.tool_call_id] and "is saved in" in m.content
+               for m in latest)

@@ -125,7 +125,11 @@ class ContextManager:
                 stages.append(stage)
                 summarized, dropped = ((cut - first, 0) if stage == "summary"
                                        else (0, cut - first))
-        if c.tokens(messages, ctx) > min(goal, self.budget.limit):
+        # Clipping cuts text the model has not seen: only when the request would still
+        # cross the threshold (or an explicit target, after an overflow), never merely to
+        # reach the aim; then down to the aim, so the next turn does not clip again.
+        trigger = target if target is not None else self.budget.compact_tokens
+        if c.tokens(messages, ctx) > min(trigger, self.budget.limit):
             ctx, clipped = c.clip(messages, ctx, min(goal, self.budget.limit))
             if clipped:
                 stages.append("clip")
