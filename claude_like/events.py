@@ -9,7 +9,11 @@ from typing import Any
 from langchain_core.messages import AnyMessage
 from langgraph.config import get_stream_writer
 
+from claude_like.context.compaction import Compaction as Compacted
 from claude_like.state import StopReason, TurnStats
+
+__all__ = ["AgentEvent", "AgentResult", "Compacted", "ContextUsage", "Final", "TextDelta",
+           "ToolFinished", "ToolStarted", "stream_writer"]
 
 
 @dataclass(frozen=True)
@@ -53,21 +57,6 @@ class ContextUsage:
     warning: bool
     """True from the warning threshold on (75% of ``limit`` by default)."""
     estimated: bool = False
-
-
-@dataclass(frozen=True)
-class Compacted:
-    """The context was compacted before a request; the transcript itself is intact."""
-
-    reason: str
-    """``threshold``, ``overflow`` (the server refused a request) or ``manual``."""
-    stages: tuple[str, ...]
-    """Of ``clear``, ``summary``, ``drop``, ``clip``, in the order they ran."""
-    tokens_before: int
-    tokens_after: int
-    cleared: int = 0
-    summarized: int = 0
-    dropped: int = 0
 
 
 @dataclass(frozen=True)

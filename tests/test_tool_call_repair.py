@@ -13,12 +13,12 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
+from claude_like.models.tool_arguments import parse_arguments
 from claude_like.models.tool_call_repair import (
     INTERRUPTED,
     answer_calls,
     answer_unanswered,
     normalize_tool_calls,
-    parse_arguments,
     repair_invalid_calls,
     unique_call_ids,
 )

@@ -21,7 +21,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.messages.tool import InvalidToolCall, ToolCall
 
-from claude_like.models.tool_call_repair import (
+from claude_like.models.tool_arguments import (
     jsonable,
     loads_repaired,
     message_key,
