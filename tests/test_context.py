@@ -180,6 +180,23 @@ def test_failed_summary_drops_the_oldest_turns(big_workspace: Path) -> None:
     assert "earlier messages were removed from your view" in str(last[0].content)
 
 
+def test_a_rambling_summary_is_cut_to_its_room_keeping_task_and_what_remains(
+    big_workspace: Path
+) -> None:
+    rambling = "Task: read every module.\n" + "and then more words " * 400 + "\nRemaining: mod29."
+    model = model_for(30, window=6144, summary=rambling)
+    with agent_for(model, big_workspace) as agent:
+        events = list(agent.stream("Read."))
+    assert events[-1].result.stop_reason == "done", events[-1].result.error
+    compactions = [e for e in events if isinstance(e, Compacted)]
+    assert any("summary" in e.stages for e in compactions)
+    assert not any({"drop", "clip"} & set(e.stages) for e in compactions)
+    last = [c for c in model.calls if "compress" not in str(c[0].content)][-1]
+    system = str(last[0].content)
+    assert "Task: read every module." in system and "Remaining: mod29." in system
+    assert system.count("and then more words") < 400 and model.refused == []
+
+
 def test_a_turn_bigger_than_the_window_is_clipped(big_workspace: Path) -> None:
     huge = "x" * 30_000
     model = WindowedChatModel(script=["Done."], window=4096, max_tokens=1024)

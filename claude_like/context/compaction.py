@@ -36,13 +36,16 @@ SUMMARY_PROMPT = (
     "Key facts, Remaining. Keep paths, names, numbers and error messages exactly. Do not "
     "call tools."
 )
+#: Tokens a summary always keeps, however full the window.
+MIN_SUMMARY = 96
 #: Longest piece of one message shown to the summariser.
 SUMMARY_ITEM_CHARS = 1200
 
 
 @dataclass(frozen=True)
 class Compaction:
-    """What one compaction did, in tokens of the prompt before and after."""
+    """What one compaction did, in tokens of the prompt before and after (the agent's
+    stream yields it as ``events.Compacted``). The transcript itself stays intact."""
 
     reason: str
     """``threshold``, ``overflow`` or ``manual``."""
@@ -140,15 +143,23 @@ class Compactor:
         )
 
     def apply_summary(self, messages: Sequence[AnyMessage], ctx: ContextState,
-                      request: SummaryRequest, summary: str | None) -> tuple[ContextState, str]:
-        """Use ``summary`` when it is usable and small enough; else drop the older turns
+                      request: SummaryRequest, summary: str | None,
+                      goal: int | None = None) -> tuple[ContextState, str]:
+        """Use ``summary`` when the model gave one, cut to the room it has below ``goal``
+        (its start and its end kept: the task and what remains); else drop the older turns
         (counted in one line of the prompt). Returns the new state and the stage applied
         (``summary`` or ``drop``); what still does not fit is left to the clip stage."""
         start = start_index(messages, ctx)
         cut_id = messages[request.cut].id or ""
         text = (summary or "").strip()
-        if text and message_tokens(HumanMessage(content=text)) <= max(128, self.budget.limit // 4):
-            return {**ctx, "start_id": cut_id, "summary": text}, "summary"
+        if text:
+            after: ContextState = {**ctx, "start_id": cut_id, "summary": ""}
+            room = self.budget.limit // 4
+            if goal is not None:
+                room = min(room, goal - self.tokens(messages, after))
+            ratio = ctx.get("ratio") or 1.0
+            chars = int(max(MIN_SUMMARY, room) * CHARS_PER_TOKEN / ratio)
+            return {**after, "summary": _trim(text, chars)}, "summary"
         gone = request.cut - start
         return {**ctx, "start_id": cut_id, "dropped": ctx.get("dropped", 0) + gone}, "drop"
 
@@ -219,3 +230,12 @@ def _fit_items(items: list[str], room: int) -> str:
         used += len(item) + 2
     skipped = len(rest) - len(kept)
     return "\n\n".join([first, f"[... {skipped} messages left out ...]", *reversed(kept)])
+
+
+def _trim(text: str, chars: int) -> str:
+    """``text`` within ``chars``: its start (the task, what was done) and its end (what
+    remains) kept, the middle marked as cut."""
+    if len(text) <= chars:
+        return text
+    head = chars // 2
+    return f"{text[:head].rstrip()}\n[...]\n{text[len(text) - (chars - head):].lstrip()}"

@@ -121,7 +121,8 @@ class ContextManager:
             first = start_index(messages, ctx)
             if cut > first:
                 ask = c.summary_request(messages, ctx, cut)
-                ctx, stage = c.apply_summary(messages, ctx, ask, self.summarize(ask.messages))
+                ctx, stage = c.apply_summary(messages, ctx, ask, self.summarize(ask.messages),
+                                             goal)
                 stages.append(stage)
                 summarized, dropped = ((cut - first, 0) if stage == "summary"
                                        else (0, cut - first))
