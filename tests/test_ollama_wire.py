@@ -212,3 +212,51 @@ def test_constrained_mode_via_format_schema(stream: bool) -> None:
         assert "run_shell" in body["messages"][0]["content"]
     finally:
         server.close()
+
+
+class WindowedOllama(FakeOllama):
+    """Ollama with a 4,096-token model that, like the real one, silently drops the front
+    of a prompt over ``num_ctx``; it records each prompt's size (about 3 characters a
+    token, counted as its ``prompt_eval_count``) so the test can see none was cut."""
+
+    def __init__(self, reads: int) -> None:
+        super().__init__(context_length=4096)
+        self.sizes: list[tuple[int, int]] = []
+        self.reads = reads
+        self.turns = 0
+
+    def _chat(self, body: dict[str, Any]) -> tuple[int, Any]:
+        size = len(json.dumps(body["messages"]) + json.dumps(body.get("tools", []))) // 3
+        self.sizes.append((size, body["options"]["num_ctx"] - body["options"]["num_predict"]))
+        done = {**_done(), "prompt_eval_count": size}
+        if "compress a coding agent" in json.dumps(body["messages"][:1]):
+            return 200, NDJSON([_line("Task: read the modules. Remaining: the rest."), done])
+        self.turns += 1
+        if self.turns > self.reads:
+            return 200, NDJSON([_line("All read."), done])
+        path = f"m{self.turns % 9}.py"
+        call = {"function": {"name": "Read", "arguments": {"file_path": path}}}
+        return 200, NDJSON([_line("", tool_calls=[call]), done])
+
+
+def test_a_long_session_on_ollama_stays_inside_num_ctx(tmp_path: Any) -> None:
+    from claude_like import ClaudeLikeAgent
+    from claude_like.events import Compacted, ContextUsage
+
+    for n in range(9):
+        (tmp_path / f"m{n}.py").write_text("".join(f"x_{i} = f(a, b)  # {i}\n" for i in range(300)))
+    server = WindowedOllama(reads=25)
+    try:
+        model = make_chat_model("ollama:qwen3:8b", base_url=server.url)
+        with ClaudeLikeAgent(model, workspace=tmp_path, max_turns=40) as agent:
+            events = list(agent.stream("Read the modules."))
+    finally:
+        server.close()
+    result = events[-1].result
+    assert result.stop_reason == "done", result.error
+    assert agent.budget.window == 4096 and agent.budget.max_tokens == 1024
+    assert any(isinstance(e, Compacted) for e in events)
+    usage = [e for e in events if isinstance(e, ContextUsage)]
+    assert len(usage) == 26 and all(e.window == 4096 for e in usage)
+    # Not one prompt over what fits beside the generation cap: nothing silently cut.
+    assert all(size <= room for size, room in server.sizes), server.sizes
