@@ -146,6 +146,21 @@ def test_thresholds_follow_the_window() -> None:
         ContextBudget(window=4096, max_tokens=4096)
 
 
+def test_a_users_own_model_gets_a_window_from_the_user_the_table_or_the_default() -> None:
+    from langchain_openai import ChatOpenAI
+
+    from claude_like.testing import ScriptedChatModel
+
+    own = ScriptedChatModel(script=["hi"])
+    default = ContextBudget.for_model(own)
+    assert (default.window, default.max_tokens) == (8192, 2048)  # never the whole window
+    given = ContextBudget.for_model(own, context_window=16384, compact_at=0.8)
+    assert (given.window, given.max_tokens, given.compact_tokens) == (16384, 4096, 9830)
+    cloud = ChatOpenAI(model="gpt-4o-2024-08-06", api_key="sk-test")  # no factory info
+    assert ContextBudget.for_model(cloud).window == 128_000
+    assert ContextBudget.for_model(cloud).max_tokens == 8192
+
+
 def test_bigger_windows_compact_less(big_workspace: Path) -> None:
     counts = {}
     for window in (4096, 32768):
