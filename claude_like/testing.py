@@ -104,19 +104,25 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         reply = self._next(messages)
-        text = reply.content if isinstance(reply.content, str) else ""
-        pieces = [text[i : i + self.chunk_size] for i in range(0, len(text), self.chunk_size)]
+        if isinstance(reply.content, str):
+            text = reply.content
+            pieces = [text[i : i + self.chunk_size] for i in range(0, len(text), self.chunk_size)]
+        else:  # content blocks (an Anthropic reply) come in one chunk
+            pieces = [reply.content]  # type: ignore[list-item]
         for piece in pieces:
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
-                run_manager.on_llm_new_token(piece, chunk=chunk)
+                run_manager.on_llm_new_token(piece if isinstance(piece, str) else "", chunk=chunk)
             yield chunk
+        # Invalid calls stream as their raw argument text, which fails to parse again.
+        calls = [(c["name"], _json(c["args"]), c["id"]) for c in reply.tool_calls] + [
+            (c.get("name"), c.get("args"), c.get("id")) for c in reply.invalid_tool_calls]
         yield ChatGenerationChunk(
             message=AIMessageChunk(
                 content="",
                 tool_call_chunks=[
-                    {"name": c["name"], "args": _json(c["args"]), "id": c["id"], "index": i}
-                    for i, c in enumerate(reply.tool_calls)
+                    {"name": name, "args": args, "id": cid, "index": i}
+                    for i, (name, args, cid) in enumerate(calls)
                 ],
                 usage_metadata=reply.usage_metadata,
                 chunk_position="last",
@@ -222,7 +228,9 @@ def _check_pairs(messages: list[BaseMessage]) -> None:
         if pending:
             raise ValueError(f"tool calls {sorted(pending)} have no result")
         if isinstance(msg, AIMessage):
-            pending = {c["id"] for c in msg.tool_calls if c.get("id")}
+            # Invalid calls are sent as calls too (langchain-openai and -anthropic do).
+            calls = [*msg.tool_calls, *msg.invalid_tool_calls]
+            pending = {c["id"] for c in calls if c.get("id")}
     if pending:
         raise ValueError(f"tool calls {sorted(pending)} have no result")
 

@@ -222,6 +222,35 @@ def test_a_turn_bigger_than_the_window_is_clipped(big_workspace: Path) -> None:
     assert len(result.messages[0].content) > 30_000
 
 
+def test_replies_cut_off_at_the_cap_as_content_blocks_are_clipped_too(
+    big_workspace: Path
+) -> None:
+    """A small model on the Anthropic route rambles until the cap: each reply is ~1,500
+    tokens of text blocks with a torn call. Only clipping those replies makes room."""
+    from langchain_core.messages.tool import invalid_tool_call
+
+    count = itertools.count()
+
+    def ramble(_messages: list[BaseMessage]) -> AIMessage:
+        torn = invalid_tool_call(name="Read", args='{"file_path": "mod', id=f"t{next(count)}",
+                                 error="cut off")
+        return AIMessage(content=[{"type": "text", "text": "I will read the file. " * 270}],
+                         invalid_tool_calls=[torn],
+                         response_metadata={"stop_reason": "max_tokens"})
+
+    model = WindowedChatModel(script=[ramble], repeat_last=True, window=4096, max_tokens=1024)
+    with agent_for(model, big_workspace, max_turns=8) as agent:
+        events = list(agent.stream("Read mod00.py."))
+    result = events[-1].result
+    assert result.stop_reason == "max_turns", result.error
+    assert model.refused == [] or any(
+        isinstance(e, Compacted) and e.reason == "overflow" for e in events)
+    assert any("clip" in e.stages for e in events if isinstance(e, Compacted))
+    # Every torn call got its result; the transcript keeps each reply whole.
+    assert sum(isinstance(m, ToolMessage) for m in result.messages) == 8
+    assert all(len(m.text) > 5000 for m in result.messages if isinstance(m, AIMessage))
+
+
 def test_without_compaction_the_same_session_dies(big_workspace: Path) -> None:
     model = model_for(30)
     with agent_for(model, big_workspace, compaction=False) as agent:

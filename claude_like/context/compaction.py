@@ -25,6 +25,7 @@ from claude_like.context.view import (
     calls_by_id,
     is_cut_point,
     model_view,
+    plain_text,
     start_index,
     system_text,
 )
@@ -171,13 +172,13 @@ class Compactor:
         excess = self.tokens(messages, ctx) - target
         start = start_index(messages, ctx)
         clip = dict(ctx.get("clip") or {})
-        sized = sorted((m for m in messages[start:] if m.id and isinstance(m.content, str)),
-                       key=lambda m: len(m.content), reverse=True)
+        sized = sorted(((m, len(plain_text(m))) for m in messages[start:] if m.id),
+                       key=lambda pair: pair[1], reverse=True)
         count = 0
-        for msg in sized:
+        for msg, length in sized:
             if excess <= 0:
                 break
-            size = min(len(msg.content), clip.get(msg.id or "", len(msg.content)))
+            size = min(length, clip.get(msg.id or "", length))
             keep = max(400, size - int(excess * CHARS_PER_TOKEN / ratio) - 200)
             if keep >= size:
                 continue

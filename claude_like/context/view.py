@@ -88,6 +88,11 @@ def is_cut_point(messages: Sequence[AnyMessage], i: int) -> bool:
     return 0 <= i < len(messages) and not isinstance(messages[i], ToolMessage)
 
 
+def plain_text(msg: BaseMessage) -> str:
+    """A message's text, whether its content is a string or a list of blocks."""
+    return msg.content if isinstance(msg.content, str) else msg.text
+
+
 def model_view(messages: Sequence[AnyMessage], ctx: ContextState) -> list[BaseMessage]:
     """The messages the model is sent (without the system prompt)."""
     start = start_index(messages, ctx)
@@ -101,8 +106,9 @@ def model_view(messages: Sequence[AnyMessage], ctx: ContextState) -> list[BaseMe
         if isinstance(msg, ToolMessage) and msg.tool_call_id in cleared:
             name, args = calls.get(msg.tool_call_id, (msg.name or "tool", {}))
             msg = msg.model_copy(update={"content": stub(name, args, message_tokens(msg))})
-        elif msg.id in clip and isinstance(msg.content, str):
-            msg = msg.model_copy(update={"content": clip_middle(msg.content, clip[msg.id])})
+        elif msg.id in clip:
+            # Blocks (an Anthropic reply) become their text: the calls ride in tool_calls.
+            msg = msg.model_copy(update={"content": clip_middle(plain_text(msg), clip[msg.id])})
         view.append(msg)
     return view
 
