@@ -85,6 +85,9 @@ def test_transient_classification() -> None:
     assert is_transient(busy)
     bad = httpx.HTTPStatusError("bad", request=req, response=httpx.Response(400, request=req))
     assert not is_transient(bad)
+    conflict = httpx.HTTPStatusError("conflict", request=req,
+                                     response=httpx.Response(409, request=req))
+    assert not is_transient(conflict)  # a conflict stays a conflict: not retried
     assert not is_transient(ValueError("x"))
 
 

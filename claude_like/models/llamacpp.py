@@ -9,7 +9,6 @@ learns whether to use native or constrained tool calling (``tool_calling="auto"`
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -30,6 +29,7 @@ from claude_like.models.base import (
     cap_for,
 )
 from claude_like.models.openai_compatible import make_compat_chat
+from claude_like.models.probe import wait_healthy
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 BASE_URL_ENV = "LLAMACPP_BASE_URL"
@@ -111,23 +111,8 @@ def _add_timings(message: BaseMessage) -> None:
 
 def probe_server(root: str, *, wait: float = LOAD_WAIT) -> dict[str, Any]:
     """``/props`` of a healthy llama-server; waits while it loads, else ModelUnavailableError."""
-    hint = start_hint(root)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            r = httpx.get(f"{root}/health", timeout=5.0)
-        except httpx.HTTPError as e:
-            raise ModelUnavailableError(
-                f"no llama-server answers at {root} ({type(e).__name__})", hint=hint
-            ) from e
-        if r.status_code == 200:
-            break
-        if r.status_code == 503 and time.monotonic() < deadline:
-            time.sleep(0.5)  # "Loading model"
-            continue
-        raise ModelUnavailableError(
-            f"llama-server at {root} is not ready ({r.status_code}: {r.text[:160]})", hint=hint
-        )
+    wait_healthy(f"{root}/health", timeout=wait, hint=start_hint(root), what="llama-server",
+                 poll=0.5, refused_is_final=True)
     try:
         props = httpx.get(f"{root}/props", timeout=5.0).json()
     except (httpx.HTTPError, ValueError):
