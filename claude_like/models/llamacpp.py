@@ -25,11 +25,11 @@ from claude_like.models.base import (
     DEFAULT_MAX_RETRIES,
     ModelInfo,
     ModelUnavailableError,
-    attach_info,
     cap_for,
 )
 from claude_like.models.openai_compatible import make_compat_chat
 from claude_like.models.probe import wait_healthy
+from claude_like.models.tool_calling import apply_mode, check_mode
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 BASE_URL_ENV = "LLAMACPP_BASE_URL"
@@ -162,8 +162,7 @@ def make_llamacpp(
     ``auto`` (constrained when the server's chat template has no tool support)."""
     if api not in ("openai", "anthropic"):
         raise ValueError(f"llamacpp api must be 'openai' or 'anthropic', not {api!r}")
-    if tool_calling not in ("native", "constrained", "auto"):
-        raise ValueError(f"tool_calling must be native, constrained or auto, not {tool_calling!r}")
+    check_mode(tool_calling)
     root = server_root(base_url)
     props = probe_server(root) if check else {}
     if check and alias and alias != "default":
@@ -193,16 +192,7 @@ def make_llamacpp(
             timeout=kwargs.pop("timeout", 600.0),
             **kwargs,
         )
-    mode = tool_calling
-    if mode == "auto":
-        mode = "native" if info.supports_native_tools in (True, None) else "constrained"
-    info.tool_calling = mode
-    attach_info(chat, info)
-    if mode == "constrained":
-        from claude_like.models.constrained import ConstrainedToolChatModel
-
-        return ConstrainedToolChatModel.wrap(chat, info)
-    return chat
+    return apply_mode(chat, info, tool_calling)
 
 
 def _check_alias(root: str, alias: str) -> None:

@@ -23,11 +23,11 @@ from claude_like.models.base import (
     DEFAULT_NUM_CTX,
     ModelInfo,
     ModelUnavailableError,
-    attach_info,
     cap_for,
 )
 from claude_like.models.retry import aretry_call, aretry_stream, retry_call, retry_stream
 from claude_like.models.tokens import approx_tokens
+from claude_like.models.tool_calling import apply_mode, check_mode
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 
@@ -153,8 +153,7 @@ def make_ollama(
     """A chat model on Ollama. ``num_ctx`` defaults to 16k, capped at the model's trained
     context; ``tool_calling="auto"`` uses constrained decoding when the model has no
     ``tools`` capability."""
-    if tool_calling not in ("native", "constrained", "auto"):
-        raise ValueError(f"tool_calling must be native, constrained or auto, not {tool_calling!r}")
+    check_mode(tool_calling)
     host = ollama_host(base_url)
     show = probe_ollama(host, model) if check else {}
     info = info_from_show(model, host, show, num_ctx or DEFAULT_NUM_CTX, max_tokens)
@@ -170,13 +169,4 @@ def make_ollama(
         max_retries=max_retries,
         **kwargs,
     )
-    mode = tool_calling
-    if mode == "auto":
-        mode = "constrained" if info.supports_native_tools is False else "native"
-    info.tool_calling = mode
-    attach_info(chat, info)
-    if mode == "constrained":
-        from claude_like.models.constrained import ConstrainedToolChatModel
-
-        return ConstrainedToolChatModel.wrap(chat, info)
-    return chat
+    return apply_mode(chat, info, tool_calling)
