@@ -18,6 +18,11 @@ from types import TracebackType
 DEFAULT_COMMAND_TIMEOUT = 120.0
 MAX_COMMAND_TIMEOUT = 600.0
 DEFAULT_OUTPUT_LIMIT = 30_000
+READ_LIMIT = 16 * 1024 * 1024
+"""The most bytes one read brings from the sandbox into the host process, whatever size
+the file claims (a sparse file can claim gigabytes)."""
+DEFAULT_SESSION = "main"
+"""The shell session a command runs in when the caller names none (one per thread)."""
 
 
 class SandboxError(Exception):
@@ -26,6 +31,10 @@ class SandboxError(Exception):
 
 class PathOutsideWorkspaceError(SandboxError):
     """A path resolves outside the workspace (through ``..``, an absolute path or a symlink)."""
+
+
+class FileTooLargeError(SandboxError):
+    """A file holds more bytes than the read's limit; nothing of it was returned."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,22 @@ class Sandbox(ABC):
 
     # -- shell -------------------------------------------------------------------------
     @abstractmethod
-    def execute(self, command: str, timeout: float | None = None) -> ExecResult:
-        """Run ``command`` in the persistent shell (``cd`` and ``export`` persist)."""
+    def execute(
+        self, command: str, timeout: float | None = None, *, session: str = DEFAULT_SESSION
+    ) -> ExecResult:
+        """Run ``command`` in the persistent shell ``session`` (``cd`` and ``export``
+        persist within it; each conversation thread has its own)."""
+
+    def run_program(
+        self, argv: list[str], timeout: float, *, output_limit: int = DEFAULT_OUTPUT_LIMIT
+    ) -> ExecResult:
+        """Run one program (no shell, no session state) from the workspace root with a time
+        limit, killing its whole tree when the time is up. Tools use it for work that must
+        not run in the host process, e.g. Grep's ripgrep on a model-written regex."""
+        raise NotImplementedError
+
+    def close_session(self, session: str) -> None:
+        """Stop the shell ``session`` and every process it started (no-op if unknown)."""
 
     # -- files -------------------------------------------------------------------------
     @abstractmethod
@@ -88,12 +111,16 @@ class Sandbox(ABC):
         """The absolute sandbox path for ``path``; raises PathOutsideWorkspaceError."""
 
     @abstractmethod
-    def read_bytes(self, path: str) -> bytes:
-        """The file's content. Raises FileNotFoundError, IsADirectoryError, SandboxError."""
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        """The file's content, never more than ``limit`` bytes brought into the host:
+        FileTooLargeError when it holds more. Raises FileNotFoundError,
+        IsADirectoryError, SandboxError."""
 
     @abstractmethod
     def write_bytes(self, path: str, data: bytes) -> None:
-        """Create or replace the file, creating parent folders as needed."""
+        """Create or replace the file atomically (a uniquely named temporary file created
+        exclusively, never through a symlink, then renamed over it), creating parent
+        folders as needed and keeping an existing file's mode."""
 
     @abstractmethod
     def stat(self, path: str) -> FileInfo | None:
