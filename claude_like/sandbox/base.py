@@ -8,12 +8,17 @@ access to a host folder that the sandbox shows under its own ``root``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat as stat_mod
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
+
+from claude_like.sandbox.confined import Located, Tree, read_at_most, write_replacing
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 MAX_COMMAND_TIMEOUT = 600.0
@@ -162,15 +167,21 @@ class WorkspaceFiles:
     """Confined file access to a host folder shown to tools under another root.
 
     Both sandboxes share it: the local sandbox shows the folder under its own path, the
-    Docker sandbox under its mount point. Symlinks are resolved on the host, so a link
-    made inside a container that points out of the workspace is refused too.
+    Docker sandbox under its mount point. Every operation resolves its path and opens it in
+    one walk on directory descriptors (:mod:`claude_like.sandbox.confined`), so a process
+    that swaps a folder for a symlink meanwhile cannot lead it outside; symlinks that stay
+    inside (relative, or absolute under the host folder or ``root``) work.
     """
+
+    owner: tuple[int, int] | None = None
+    """uid/gid to give files and folders this class creates (None: the host user's)."""
 
     def __init__(self, host_dir: str | os.PathLike[str], root: str | None = None) -> None:
         self.host_dir = Path(host_dir).resolve()
         if not self.host_dir.is_dir():
             raise SandboxError(f"workspace {self.host_dir} is not a directory")
         self.root = root or str(self.host_dir)
+        self._tree = Tree(str(self.host_dir), aliases=(self.root,))
 
     # -- path mapping --------------------------------------------------------------------
     def _normalise(self, path: str) -> PurePosixPath:
@@ -198,119 +209,173 @@ class WorkspaceFiles:
             f"{path} is outside the workspace {self.root}; only paths inside it can be used"
         )
 
-    def resolve(self, path: str) -> str:
-        return self._to_view(self.host_path(path))
-
-    def host_path(self, path: str) -> Path:
-        """The host path for a sandbox path, following symlinks; refuses escapes."""
-        p = self._normalise(path)
+    def _parts(self, path: str) -> tuple[str, ...]:
         try:
-            rel = p.relative_to(self.root)
+            return self._normalise(path).relative_to(self.root).parts
         except ValueError:
             raise self._outside(path) from None
-        host = self.host_dir.joinpath(*rel.parts)
-        real = Path(os.path.realpath(host))
-        if real != self.host_dir and self.host_dir not in real.parents:
-            raise self._outside(path)
-        return real
+
+    @contextlib.contextmanager
+    def _locate(
+        self, path: str, *, make_dirs: bool = False, missing_ok: bool = False
+    ) -> Iterator[Located]:
+        """Resolve ``path`` inside the workspace, with errors worded for the model."""
+        parts = self._parts(path)
+        try:
+            with self._tree.locate(
+                parts, make_dirs=make_dirs, missing_ok=missing_ok, owner=self.owner
+            ) as loc:
+                yield loc
+        except OSError as exc:
+            raise self._os_error(path, exc) from None
+
+    def _os_error(self, path: str, exc: OSError) -> Exception:
+        code = exc.errno
+        if code == errno.EXDEV:
+            return self._outside(path)
+        if code == errno.ENOENT:
+            return FileNotFoundError(f"{path} does not exist")
+        if code == errno.ENOTDIR:
+            return NotADirectoryError(f"{path}: a part of the path is not a directory")
+        if code == errno.ELOOP:
+            return SandboxError(f"{path}: too many levels of symbolic links")
+        if code == errno.EAGAIN:
+            return SandboxError(f"{path}: the workspace keeps changing under this path")
+        return exc
+
+    def resolve(self, path: str) -> str:
+        with self._locate(path, missing_ok=True) as loc:
+            return self._view(loc.parts)
+
+    def host_path(self, path: str) -> Path:
+        """The host path for a sandbox path, following symlinks; refuses escapes. Only for
+        messages and checks: open through the operations below, never by this name."""
+        with self._locate(path, missing_ok=True) as loc:
+            return self.host_dir.joinpath(*loc.parts)
+
+    def _view(self, parts: tuple[str, ...]) -> str:
+        return str(PurePosixPath(self.root, *parts))
 
     def _to_view(self, host: Path) -> str:
         rel = host.relative_to(self.host_dir)
         return str(PurePosixPath(self.root, *rel.parts))
 
-    def _info(self, host: Path, view: str) -> FileInfo:
-        st = os.lstat(host)
-        is_link = stat_mod.S_ISLNK(st.st_mode)
-        if is_link:
-            try:
-                target = self.host_path(view)
-                st = os.stat(target)
-            except (PathOutsideWorkspaceError, OSError):
-                pass
-        is_dir = stat_mod.S_ISDIR(st.st_mode)
-        return FileInfo(
-            path=view,
-            is_dir=is_dir,
-            size=0 if is_dir else st.st_size,
-            mtime=st.st_mtime,
-            is_symlink=is_link,
-        )
-
     # -- operations ----------------------------------------------------------------------
-    def read_bytes(self, path: str) -> bytes:
-        host = self.host_path(path)
-        if host.is_dir():
-            raise IsADirectoryError(f"{path} is a directory")
-        if not host.exists():
-            raise FileNotFoundError(f"{path} does not exist")
-        if not host.is_file():
-            raise SandboxError(f"{path} is not a regular file")
-        return host.read_bytes()
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        with self._locate(path) as loc:
+            if loc.name == ".":
+                raise IsADirectoryError(f"{path} is a directory")
+            try:
+                fd = loc.open(os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            except OSError as exc:
+                raise self._os_error(path, exc) from None
+        try:
+            return read_bounded(fd, path, limit)
+        finally:
+            os.close(fd)
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        host = self.host_path(path)
-        if host.is_dir():
-            raise IsADirectoryError(f"{path} is a directory")
-        created = self._make_parents(host.parent)
-        tmp = host.with_name(f".{host.name}.claude-like-tmp")
-        tmp.write_bytes(data)
-        if host.exists():
-            os.chmod(tmp, stat_mod.S_IMODE(os.stat(host).st_mode))
-        os.replace(tmp, host)
-        self._owned(host)
-        for d in created:
-            self._owned(d)
-
-    def _make_parents(self, parent: Path) -> list[Path]:
-        missing: list[Path] = []
-        p = parent
-        while not p.exists():
-            missing.append(p)
-            p = p.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        return missing
-
-    def _owned(self, host: Path) -> None:
-        """Hook: give a created file to the sandbox's user (the Docker sandbox chowns)."""
+        with self._locate(path, make_dirs=True) as loc:
+            if loc.name == ".":
+                raise IsADirectoryError(f"{path} is a directory")
+            try:
+                write_replacing(loc.dir_fd, loc.name, data, owner=self.owner)
+            except IsADirectoryError:
+                raise IsADirectoryError(f"{path} is a directory") from None
+            except OSError as exc:
+                raise self._os_error(path, exc) from None
 
     def stat(self, path: str) -> FileInfo | None:
-        host = self.host_path(path)
-        if not os.path.lexists(host):
+        try:
+            with self._locate(path) as loc:
+                st = os.stat(loc.name, dir_fd=loc.dir_fd, follow_symlinks=False)
+                return _file_info(self._view(loc.parts), st, is_link=loc.via_link)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        return self._info(host, self._to_view(host))
 
     def list_dir(self, path: str) -> list[FileInfo]:
-        host = self.host_path(path)
-        if not host.exists():
-            raise FileNotFoundError(f"{path} does not exist")
-        if not host.is_dir():
-            raise NotADirectoryError(f"{path} is not a directory")
-        view = self._to_view(host)
-        out = []
-        for name in sorted(os.listdir(host)):
-            try:
-                out.append(self._info(host / name, str(PurePosixPath(view, name))))
-            except OSError:
-                continue
-        return out
+        with self._locate(path) as loc, self._open_dir(path, loc) as fd:
+            out = []
+            for name in sorted(os.listdir(fd)):
+                info = self._info_at(fd, name, (*loc.parts, name))
+                if info is not None:
+                    out.append(info)
+            return out
 
     def walk(self, path: str, *, skip_dirs: frozenset[str] = frozenset({".git"})) -> list[FileInfo]:
-        host = self.host_path(path)
-        if not host.exists():
-            raise FileNotFoundError(f"{path} does not exist")
-        view = self._to_view(host)
-        if not host.is_dir():
-            return [self._info(host, view)]
-        out: list[FileInfo] = []
-        for dirpath, dirnames, filenames in os.walk(host):
-            dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
-            rel = Path(dirpath).relative_to(host)
-            for name in sorted(filenames):
-                entry_view = str(PurePosixPath(view, *rel.parts, name))
-                try:
-                    info = self._info(Path(dirpath) / name, entry_view)
-                except OSError:
-                    continue
-                if not info.is_dir:
-                    out.append(info)
-        return out
+        with self._locate(path) as loc:
+            try:
+                st = loc.lstat()
+            except OSError as exc:
+                raise self._os_error(path, exc) from None
+            if not stat_mod.S_ISDIR(st.st_mode):
+                return [_file_info(self._view(loc.parts), st, is_link=loc.via_link)]
+            out: list[FileInfo] = []
+            with self._open_dir(path, loc) as top:
+                # fwalk holds a descriptor per folder and never descends into a symlink.
+                for dirpath, dirnames, filenames, dfd in os.fwalk(
+                    ".", dir_fd=top, follow_symlinks=False
+                ):
+                    dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
+                    below = (*loc.parts, *PurePosixPath(dirpath).parts)
+                    for name in sorted(filenames):
+                        info = self._info_at(dfd, name, (*below, name))
+                        if info is not None and not info.is_dir:
+                            out.append(info)
+            return out
+
+    @contextlib.contextmanager
+    def _open_dir(self, path: str, loc: Located) -> Iterator[int]:
+        try:
+            fd = loc.open(os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            if exc.errno == errno.ENOTDIR:
+                raise NotADirectoryError(f"{path} is not a directory") from None
+            raise self._os_error(path, exc) from None
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _info_at(self, dir_fd: int, name: str, parts: tuple[str, ...]) -> FileInfo | None:
+        """FileInfo for ``name`` in ``dir_fd``; a symlink is described by its target when
+        that stays inside the workspace, else by the link itself."""
+        try:
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            return None
+        is_link = stat_mod.S_ISLNK(st.st_mode)
+        if is_link:
+            with contextlib.suppress(OSError), self._tree.locate(parts) as loc:
+                st = loc.lstat()
+        return _file_info(self._view(parts), st, is_link=is_link)
+
+
+def _file_info(view: str, st: os.stat_result, *, is_link: bool) -> FileInfo:
+    is_dir = stat_mod.S_ISDIR(st.st_mode)
+    return FileInfo(
+        path=view,
+        is_dir=is_dir,
+        size=0 if is_dir else st.st_size,
+        mtime=st.st_mtime,
+        is_symlink=is_link,
+    )
+
+
+def read_bounded(fd: int, path: str, limit: int) -> bytes:
+    """A regular file's bytes from ``fd``, reading at most ``limit + 1`` of them whatever
+    size it claims: FileTooLargeError when it holds more than ``limit``."""
+    st = os.fstat(fd)
+    if stat_mod.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"{path} is a directory")
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise SandboxError(f"{path} is not a regular file")
+    too_large = FileTooLargeError(
+        f"{path} is larger than the read limit of {limit:,} bytes; nothing was read"
+    )
+    if st.st_size > limit:
+        raise too_large
+    data = read_at_most(fd, limit + 1)
+    if len(data) > limit:
+        raise too_large
+    return data

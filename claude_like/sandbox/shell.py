@@ -3,12 +3,14 @@
 The working directory and exported variables persist between commands, as in a
 person's terminal. Each command runs through ``eval`` with stdin from ``/dev/null``
 (so a syntax error or a reader of stdin cannot swallow the protocol), and is followed
-by an end marker carrying a per-session nonce, its exit status and the new ``$PWD``.
-On timeout the shell gets SIGUSR1, trapped to ``return`` from the function running the
-command (so the rest of a ``build; deploy`` line never runs, and a builtin loop ends),
-and every other process of its session is killed (the whole process tree, background
-jobs included). If the shell still does not come back, or it exited, it is restarted
-with its last directory and exports restored.
+by an end record carrying a per-session nonce, its exit status, the new ``$PWD`` and the
+exported variables (kept in memory, never written to disk). On timeout the shell gets
+SIGUSR1, trapped to ``return`` from the function running the command (so the rest of a
+``build; deploy`` line never runs, and a builtin loop ends), and every other process the
+session started is killed (background jobs included). If the shell still does not come
+back, or it exited, it is restarted with its last directory and exports restored.
+
+Timeouts are in seconds everywhere in this module.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import secrets
 import shlex
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from claude_like.sandbox.base import (
@@ -29,6 +33,7 @@ from claude_like.sandbox.base import (
     ExecResult,
     SandboxError,
 )
+from claude_like.sandbox.shell_stream import CommandStream, OutputCapture, decode_output
 
 SHELL_OUTPUT_LIMIT = 2_000_000
 """Least output (bytes) a command may produce before the shell drops its middle. Only a
@@ -37,7 +42,10 @@ shell must not cut output to the context's size (sandboxes still pass that small
 ``DEFAULT_OUTPUT_LIMIT``; a larger ``output_limit`` is kept as given)."""
 
 KILL_GRACE_SECONDS = 2.0
-"""How long the shell has to print its end marker after the command's tree is killed."""
+"""How long the shell has to print its end record after the command's tree is killed."""
+
+START_SECONDS = 30.0
+"""How long a new shell has to announce itself."""
 
 KILL_SESSION_SCRIPT = (
     'kill -USR1 "$1" 2>/dev/null; '
@@ -45,13 +53,15 @@ KILL_SESSION_SCRIPT = (
     "do kill -9 $p 2>/dev/null; done; true"
 )
 """``sh -c`` script: interrupt shell ``$1`` (SIGUSR1) and kill every other process of its
-session."""
+session (used inside containers, where the host's process helpers cannot reach)."""
 
 SHELL_SETUP = (
     "__cl_run() { eval \"$__cl_cmd\"; }\n"
     "trap 'return 124 2>/dev/null' USR1\n"
 )
 """Commands run inside ``__cl_run``; the USR1 trap returns from it, abandoning the rest."""
+
+STOPPED_NOTE = "the command was stopped because its shell session was closed"
 
 
 class ShellProcess(Protocol):
@@ -63,52 +73,22 @@ class ShellProcess(Protocol):
         """Next bytes; ``b""`` at end of stream; None if nothing came within ``timeout``."""
         ...
 
-    def kill(self) -> None: ...
+    def kill(self) -> None:
+        """Kill the shell and everything it started; safe while another thread reads."""
+        ...
 
 
 class ShellDiedError(SandboxError):
     """The shell's stream ended (the command ran ``exit``, or the sandbox was killed)."""
 
 
-class OutputCapture:
-    """Keeps the head and the tail of a stream of bytes within a budget, never stalling."""
-
-    def __init__(self, limit: int) -> None:
-        self.half = max(limit // 2, 1)
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-
-    def add(self, data: bytes | bytearray) -> None:
-        self.total += len(data)
-        room = self.half - len(self.head)
-        if room > 0:
-            self.head += data[:room]
-            data = data[room:]
-        if data:
-            self.tail += data
-            if len(self.tail) > 2 * self.half:
-                del self.tail[: len(self.tail) - self.half]
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > len(self.head) + min(len(self.tail), self.half)
-
-    def text(self) -> str:
-        tail = self.tail[-self.half :] if len(self.tail) > self.half else self.tail
-        head_s = self.head.decode("utf-8", errors="replace")
-        tail_s = bytes(tail).decode("utf-8", errors="replace")
-        if not self.truncated:
-            return (self.head + tail).decode("utf-8", errors="replace")
-        omitted = self.total - len(self.head) - len(tail)
-        return f"{head_s}\n\n[... {omitted} bytes of output omitted ...]\n\n{tail_s}"
-
-
 class ShellSession:
     """One persistent bash, restarted transparently when it dies.
 
     ``spawn`` starts a fresh ``bash`` (as a session leader, so that its whole tree can be
-    found); ``kill_session`` kills every process of a session except the leader.
+    found); ``kill_session(pid)`` interrupts the shell ``pid`` and kills every other
+    process it started. ``state_file`` is not used any more (exports are kept in memory)
+    and is accepted only so that older callers keep working.
     """
 
     def __init__(
@@ -117,21 +97,24 @@ class ShellSession:
         kill_session: Callable[[int], None],
         *,
         cwd: str,
-        state_file: str,
+        state_file: str | None = None,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         default_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         max_timeout: float = MAX_COMMAND_TIMEOUT,
     ) -> None:
+        del state_file
         self._spawn = spawn
         self._kill_session = kill_session
         self.cwd = cwd
-        self._state_file = state_file
+        self.exports = ""
+        """The last ``export -p`` of the shell, replayed into a restarted shell."""
         self.output_limit = max(output_limit, SHELL_OUTPUT_LIMIT)
         self.default_timeout = default_timeout
         self.max_timeout = max_timeout
         self._lock = threading.Lock()
         self._proc: ShellProcess | None = None
         self._pid = 0
+        self._closes = 0
         self._nonce = secrets.token_hex(8)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -140,57 +123,89 @@ class ShellSession:
         """The shell's pid in its own namespace (0 before it starts)."""
         return self._pid
 
+    @property
+    def busy(self) -> bool:
+        """True while a command runs."""
+        return self._lock.locked()
+
     def _start(self, restore: bool) -> None:
         proc = self._spawn()
         ready = f"__CL_READY_{self._nonce}"
         lines = ["export PS1='' PS2=''", "unset HISTFILE", SHELL_SETUP]
-        if restore:
-            lines.append(f". {shlex.quote(self._state_file)} >/dev/null 2>&1")
+        if restore and self.exports:
+            lines.append(f"eval {shlex.quote(self.exports)} >/dev/null 2>&1")
         lines.append(f"cd {shlex.quote(self.cwd)} 2>/dev/null")
         lines.append(f"printf '{ready} %s\\n' \"$$\"")
-        proc.write(("\n".join(lines) + "\n").encode())
+        proc.write(("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+        pattern = re.compile(rf"{ready} (\d+)\n".encode())
         data = bytearray()
-        deadline = time.monotonic() + 30
-        while True:
-            m = re.search(rf"{ready} (\d+)\n".encode(), data)
-            if m:
-                self._pid = int(m.group(1))
-                break
+        deadline = time.monotonic() + START_SECONDS
+        while not (m := pattern.search(data)):
             left = deadline - time.monotonic()
-            chunk = proc.read(max(left, 0.0)) if left > 0 else None
+            chunk = proc.read(left) if left > 0 else None
             if not chunk:
                 proc.kill()
-                raise SandboxError(
-                    "the sandbox shell did not start: " + data.decode(errors="replace")[-500:]
-                )
+                raise SandboxError("the sandbox shell did not start: " + decode_output(data)[-500:])
             data += chunk
+        self._pid = int(m.group(1))
         self._proc = proc
 
     def close(self) -> None:
-        with self._lock:
-            if self._proc is not None:
-                with contextlib.suppress(Exception):
-                    self._kill_session(self._pid)
-                self._proc.kill()
-                self._proc = None
+        """Kill the shell and everything it started, without waiting for a running command
+        (it ends at once and its result says it was stopped). The next command starts a
+        fresh shell in the last directory with the last exports."""
+        self._closes += 1
+        proc = self._proc
+        if proc is not None:
+            with contextlib.suppress(Exception):
+                self._kill_session(self._pid)
+            proc.kill()
+        if self._lock.acquire(blocking=False):
+            self._proc = None
+            self._lock.release()
+
+    def stop_jobs(self) -> None:
+        """Kill every process the shell started (background jobs too); the shell stays."""
+        if self._proc is not None:
+            with contextlib.suppress(Exception):
+                self._kill_session(self._pid)
 
     # -- commands -------------------------------------------------------------------------
     def run(self, command: str, timeout: float | None = None) -> ExecResult:
-        timeout = self.default_timeout if timeout is None else timeout
-        timeout = min(max(timeout, 0.1), self.max_timeout)
+        """Run ``command``; ``timeout`` in seconds (default ``default_timeout``, at most
+        ``max_timeout``; a larger value is lowered to it and the result says so)."""
+        seconds, note = self._seconds(timeout)
         with self._lock:
             if self._proc is None:
                 self._start(restore=self._pid != 0)
+            closes = self._closes
             try:
-                return self._run_locked(command, timeout)
+                result = self._run_locked(command, seconds)
             except ShellDiedError as exc:
-                self._proc = None
-                return ExecResult(
-                    output=str(exc.args[0]) if exc.args else "",
-                    exit_code=None,
-                    cwd=self.cwd,
-                    note=self._restart("exited"),
+                result = self._after_death(
+                    str(exc.args[0]) if exc.args else "", stopped=self._closes != closes
                 )
+        if note:
+            result = _with_note(result, note)
+        return result
+
+    def _seconds(self, timeout: float | None) -> tuple[float, str]:
+        if timeout is None:
+            return self.default_timeout, ""
+        if timeout > self.max_timeout:
+            return self.max_timeout, (
+                f"the timeout {timeout:g} s is above the most allowed, "
+                f"{self.max_timeout:g} s, which was used"
+            )
+        return max(timeout, 0.1), ""
+
+    def _after_death(self, output: str, *, stopped: bool) -> ExecResult:
+        if self._proc is not None:
+            self._proc.kill()  # what the shell left running goes with it
+        self._proc = None
+        if stopped:
+            return ExecResult(output=output, exit_code=None, cwd=self.cwd, note=STOPPED_NOTE)
+        return ExecResult(output=output, exit_code=None, cwd=self.cwd, note=self._restart("exited"))
 
     def _restart(self, what: str) -> str:
         """Start a fresh shell with the last directory and exports; a note saying so."""
@@ -201,73 +216,153 @@ class ShellSession:
         return f"the shell {what} and was restarted; directory and exports restored"
 
     def _wrap(self, command: str) -> bytes:
-        end = f"__CL_END_{self._nonce}"
         script = (
             f"__cl_cmd={shlex.quote(command)}\n"
             "__cl_run </dev/null 2>&1\n"
             "__cl_ec=$?\n"
-            f"export -p > {shlex.quote(self._state_file)} 2>/dev/null\n"
-            f"printf '\\n{end} %d %s\\n' \"$__cl_ec\" \"$PWD\"\n"
+            "__cl_env=$(export -p)\n"
+            f"printf '\\n__CL_END_{self._nonce} %d\\0%s\\0%s\\0' "
+            '"$__cl_ec" "$PWD" "$__cl_env"\n'
         )
-        return script.encode()
+        return script.encode("utf-8", "surrogateescape")
 
     def _run_locked(self, command: str, timeout: float) -> ExecResult:
         assert self._proc is not None
         proc = self._proc
-        end = f"__CL_END_{self._nonce} ".encode()
-        capture = OutputCapture(self.output_limit)
-        buf = bytearray()
+        closes = self._closes
+        stream = CommandStream(self._nonce, self.output_limit)
         proc.write(self._wrap(command))
         deadline = time.monotonic() + timeout
         timed_out = False
         while True:
-            idx = buf.find(end)
-            if idx >= 0:
-                nl = buf.find(b"\n", idx)
-                if nl >= 0:
-                    body = buf[:idx]
-                    if body.endswith(b"\n"):
-                        body = body[:-1]
-                    capture.add(body)
-                    trailer = buf[idx + len(end) : nl].decode(errors="replace")
-                    code_s, _, cwd = trailer.partition(" ")
-                    self.cwd = cwd or self.cwd
-                    return ExecResult(
-                        output=capture.text(),
-                        exit_code=None if timed_out else int(code_s),
-                        truncated=capture.truncated,
-                        timed_out=timed_out,
-                        cwd=self.cwd,
-                    )
-            elif len(buf) > len(end):
-                capture.add(buf[: -len(end)])
-                del buf[: -len(end)]
             left = deadline - time.monotonic()
             chunk = proc.read(left) if left > 0 else None
             if chunk is None:
-                if timed_out:
-                    # The shell itself is stuck (e.g. a builtin loop): replace it.
-                    return self._replace_stuck_shell(capture, buf)
+                if timed_out:  # the shell itself is stuck (e.g. a builtin loop)
+                    return self._replace_stuck_shell(stream, stopped=self._closes != closes)
                 timed_out = True
                 self._kill_session(self._pid)
                 deadline = time.monotonic() + KILL_GRACE_SECONDS
                 continue
             if chunk == b"":
-                capture.add(buf)
-                raise ShellDiedError(capture.text())
-            buf += chunk
+                raise ShellDiedError(stream.rest())
+            record = stream.feed(chunk)
+            if record is not None:
+                return self._finish(stream, record, timed_out)
 
-    def _replace_stuck_shell(self, capture: OutputCapture, buf: bytearray) -> ExecResult:
-        capture.add(buf)
+    def _finish(
+        self, stream: CommandStream, record: tuple[int, str, str], timed_out: bool
+    ) -> ExecResult:
+        status, cwd, exports = record
+        self.cwd = cwd or self.cwd
+        self.exports = exports
+        return ExecResult(
+            output=stream.capture.text(),
+            exit_code=None if timed_out else status,
+            truncated=stream.capture.truncated,
+            timed_out=timed_out,
+            cwd=self.cwd,
+        )
+
+    def _replace_stuck_shell(self, stream: CommandStream, *, stopped: bool) -> ExecResult:
+        output = stream.rest()
         assert self._proc is not None
         self._proc.kill()
         self._proc = None
-        note = self._restart("was stuck")
+        note = STOPPED_NOTE if stopped else self._restart("was stuck")
         return ExecResult(
-            output=capture.text(),
+            output=output,
             exit_code=None,
-            truncated=capture.truncated,
+            truncated=stream.capture.truncated,
             timed_out=True,
             cwd=self.cwd,
             note=note,
         )
+
+
+def _with_note(result: ExecResult, note: str) -> ExecResult:
+    return replace(result, note=f"{result.note}; {note}" if result.note else note)
+
+
+MAX_SESSIONS = 8
+"""Shells a pool keeps; beyond it the least recently used idle one is closed."""
+
+
+class ShellPool:
+    """One :class:`ShellSession` per session name (each conversation thread has its own), so
+    that one thread's ``cd`` and ``export`` never reach another.
+
+    Sessions are made on first use by ``factory(name)``; beyond ``max_sessions`` the least
+    recently used idle session is closed (a later command in it starts a fresh shell).
+    """
+
+    def __init__(
+        self, factory: Callable[[str], ShellSession], *, max_sessions: int = MAX_SESSIONS
+    ) -> None:
+        self._factory = factory
+        self.max_sessions = max(max_sessions, 1)
+        self._sessions: OrderedDict[str, ShellSession] = OrderedDict()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def get(self, name: str) -> ShellSession:
+        """The session ``name``, made on first use; marks it most recently used."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("this sandbox is closed")
+            session = self._sessions.get(name)
+            if session is None:
+                session = self._factory(name)
+                self._sessions[name] = session
+            self._sessions.move_to_end(name)
+            evicted = self._evict_locked(keep=name)
+        for old in evicted:
+            old.close()
+        return session
+
+    def _evict_locked(self, keep: str) -> list[ShellSession]:
+        evicted: list[ShellSession] = []
+        for name in list(self._sessions):
+            if len(self._sessions) <= self.max_sessions:
+                break
+            session = self._sessions[name]
+            if name != keep and not session.busy:
+                evicted.append(self._sessions.pop(name))
+        return evicted
+
+    @property
+    def names(self) -> list[str]:
+        """Open sessions, least recently used first."""
+        with self._lock:
+            return list(self._sessions)
+
+    def sessions(self) -> list[ShellSession]:
+        with self._lock:
+            return list(self._sessions.values())
+
+    def close(self, name: str) -> None:
+        """Stop the session ``name`` and every process it started (no-op if unknown)."""
+        with self._lock:
+            session = self._sessions.pop(name, None)
+        if session is not None:
+            session.close()
+
+    def close_all(self) -> None:
+        """Stop every session; later ``get`` calls raise. Never waits for a running command."""
+        with self._lock:
+            self._closed = True
+            sessions = list(self._sessions.values())
+            self._sessions.clear()
+        for session in sessions:
+            session.close()
+
+
+__all__ = [
+    "KILL_SESSION_SCRIPT",
+    "SHELL_OUTPUT_LIMIT",
+    "CommandStream",
+    "OutputCapture",
+    "ShellPool",
+    "ShellProcess",
+    "ShellSession",
+]
