@@ -8,7 +8,7 @@ import threading
 import pytest
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from claude_like.tools import READ_ONLY_TOOLS, ClaudeLikeTool, ToolContext, make_tools
+from claude_like.tools import ClaudeLikeTool, ToolContext, make_tools
 
 
 def test_make_tools_names_and_order(ctx):
@@ -23,10 +23,13 @@ def test_make_tools_include(ctx):
 
 
 def test_read_only_declarations(tools):
-    assert frozenset({"Read", "Glob", "Grep", "LS"}) == READ_ONLY_TOOLS
-    for name, tool in tools.items():
-        assert isinstance(tool, ClaudeLikeTool)
-        assert tool.read_only is (name in READ_ONLY_TOOLS)
+    assert all(isinstance(tool, ClaudeLikeTool) for tool in tools.values())
+    assert {name for name, tool in tools.items() if tool.read_only} == {
+        "Read",
+        "Glob",
+        "Grep",
+        "LS",
+    }
 
 
 def test_tools_share_the_context(ctx, tools):
@@ -44,21 +47,17 @@ def test_schema_describes_every_argument(tools, name):
         assert spec.get("description"), f"{name}.{prop} has no description"
 
 
-def test_context_records_seen_paths_thread_safely(sandbox):
-    ctx = ToolContext(sandbox)
-
-    def mark(i: int) -> None:
-        for j in range(200):
-            ctx.mark_seen(f"/w/{i}/{j}")
-
-    threads = [threading.Thread(target=mark, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(ctx.seen) == 1600 and ctx.has_seen("/w/3/17")
-    ctx.forget()
-    assert not ctx.has_seen("/w/3/17")
+def test_record_is_kept_per_thread_and_defaults_to_one_shared_key(sandbox, tools):
+    sandbox.write_bytes("a.txt", b"x\n")
+    record = tools["Read"].ctx.record
+    tools["Read"].invoke({"file_path": "a.txt"})  # no config: the shared default key
+    tools["Read"].invoke({"file_path": "a.txt"}, {"configurable": {"thread_id": "t1"}})
+    path = sandbox.resolve("a.txt")
+    assert record.get("main", path) is not None and record.get("t1", path) is not None
+    assert record.get("t2", path) is None
+    stamp = record.get("t1", path)
+    info = sandbox.stat("a.txt")
+    assert (stamp.mtime, stamp.size) == (info.mtime, info.size)
 
 
 def test_error_is_a_result_when_invoked_with_plain_args(tools):
@@ -81,7 +80,7 @@ class ExplodingSandbox:
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
-    def read_bytes(self, path):
+    def read_bytes(self, path, limit=None):
         raise RuntimeError("disk on fire")
 
 
@@ -107,9 +106,9 @@ class RendezvousSandbox(ExplodingSandbox):
         super().__init__(inner)
         self.barrier = threading.Barrier(2, timeout=30)
 
-    def read_bytes(self, path):
+    def read_bytes(self, path, limit=None):
         self.barrier.wait()
-        return self._inner.read_bytes(path)
+        return self._inner.read_bytes(path, limit)
 
 
 async def test_async_calls_run_concurrently(sandbox):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from claude_like.tools.bash import timeout_seconds
+import re
+
+import pytest
 
 
 def test_output_and_success(ok):
@@ -68,11 +70,21 @@ def test_empty_command_refused(err):
     assert "empty" in err("Bash", command="   ")
 
 
-def test_timeout_units():
-    assert timeout_seconds(None) is None
-    assert timeout_seconds(30) == 30
-    assert timeout_seconds(120_000) == 120  # Claude Code's milliseconds
-    assert timeout_seconds(10_000_000) == 600  # capped
+@pytest.mark.parametrize("value", [0, -5, 600.5, 120_000])
+def test_timeout_is_seconds_and_out_of_range_is_a_clear_error(err, value):
+    out = err("Bash", command="echo never", timeout=value)
+    assert "timeout is in seconds" in out and "at most 600" in out
+    if value == 120_000:
+        assert "If you meant 120000 milliseconds, give 120" in out
+
+
+def test_timeout_at_the_max_is_accepted_as_seconds(ok):
+    assert ok("Bash", command="echo x", timeout=600) == "x"
+
+
+def test_timeout_unit_is_in_the_schema(tools):
+    description = tools["Bash"].args_schema.model_json_schema()["properties"]["timeout"]
+    assert "Seconds (not milliseconds)" in description["description"]
 
 
 def test_cmd_alias_and_description(ok):
@@ -86,11 +98,15 @@ def test_long_output_is_returned_whole(ctx, ok):
     assert out == "\n".join(str(i) for i in range(1, 100_001))
 
 
-def test_output_past_the_shell_cap_says_its_middle_is_lost(ok):
+def test_output_past_the_shell_cap_has_one_true_note(ok):
     out = ok("Bash", command="head -c 3000000 /dev/zero | tr '\\0' a; echo; echo end")
-    assert out.startswith("a" * 1000) and "bytes of output omitted" in out
-    body, _, note = out.rpartition("\n[The output was larger than the shell keeps")
-    assert body.endswith("\nend") and "redirect it to a file" in note
+    assert out.startswith("a" * 1000) and out.endswith("a\nend")
+    assert out.count("omitted") == 1 and out.count("[") == 1
+    head, note, tail = re.split(r"(\n\n\[\.\.\. [\d,]+ bytes of output omitted .*?\]\n\n)", out)
+    omitted = int(re.search(r"([\d,]+) bytes", note).group(1).replace(",", ""))
+    # 3,000,000 a's, then "\nend": what is shown plus what the note counts is all of it.
+    assert len(head) + omitted + len(tail) == 3_000_000 + len("\nend")
+    assert "redirect it to a file" in note
 
 
 def test_a_timeout_abandons_the_rest_of_the_command_line(err, ok):
@@ -104,3 +120,23 @@ def test_a_builtin_loop_is_interrupted_without_losing_the_shell(err, ok):
     ok("Bash", command="LOCAL_ONLY=kept")
     err("Bash", command="while true; do :; done", timeout=1)
     assert ok("Bash", command="echo $LOCAL_ONLY") == "kept"  # not even exported: same shell
+
+
+def in_thread(tools, thread: str, command: str) -> str:
+    call = {"type": "tool_call", "id": "c1", "name": "Bash", "args": {"command": command}}
+    return tools["Bash"].invoke(call, {"configurable": {"thread_id": thread}}).content
+
+
+def test_each_conversation_thread_has_its_own_shell(sandbox, tools):
+    sandbox.write_bytes("sub/f.txt", b"x")
+    in_thread(tools, "A", "cd sub && export WHO=alice")
+    assert in_thread(tools, "A", "pwd; echo $WHO").splitlines()[:2] == [
+        f"{sandbox.root}/sub",
+        "alice",
+    ]
+    assert in_thread(tools, "B", "pwd; echo \"[$WHO]\"") == f"{sandbox.root}\n[]"
+
+
+def test_terminal_control_sequences_in_output_are_escaped(ok):
+    out = ok("Bash", command=r"printf '\033]0;pwned\007\033c\033[8mhidden\ttab\n'")
+    assert out == r"\x1b]0;pwned\x07\x1bc\x1b[8mhidden" + "\ttab"

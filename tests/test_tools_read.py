@@ -96,9 +96,9 @@ def test_missing_file_suggests_close_name(sandbox, err):
     assert "does not exist" in out and "config.yaml" in out
 
 
-def test_invalid_utf8_is_shown_not_refused(sandbox, ok):
+def test_a_latin1_file_is_shown_as_latin1_not_refused(sandbox, ok):
     put(sandbox, "latin.txt", "caf\xe9\n".encode("latin-1"))
-    assert "caf\ufffd" in ok("Read", file_path="latin.txt")
+    assert ok("Read", file_path="latin.txt") == "     1\tcaf\xe9"
 
 
 def test_missing_argument_is_an_error_result(err):
@@ -122,5 +122,12 @@ def test_huge_file_points_to_bash(sandbox, ok, err, monkeypatch):
     monkeypatch.setattr(base, "MAX_TEXT_FILE_BYTES", 10)
     put(sandbox, "log.txt", "0123456789abcdef\n")
     out = err("Read", file_path="log.txt")
-    assert "too large" in out and "head" in out
+    assert "too large" in out and "head -n 100 log.txt" in out and "sed -n" in out
     assert "too large" in err("Edit", file_path="log.txt", old_string="0", new_string="1")
+
+
+def test_terminal_control_sequences_are_shown_escaped(sandbox, ok):
+    put(sandbox, "t.txt", b"\x1b]0;owned\x07title\n\x1bc\x1b[8mhidden\tcol\n")
+    out = ok("Read", file_path="t.txt")
+    assert out == "     1\t\\x1b]0;owned\\x07title\n     2\t\\x1bc\\x1b[8mhidden\tcol"
+    assert "\x1b" not in out and "\x07" not in out

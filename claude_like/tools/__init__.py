@@ -1,8 +1,7 @@
 """The built-in tools, with Claude Code's names and semantics.
 
-``make_tools(ToolContext(sandbox))`` gives the full set; tools whose name is in
-``READ_ONLY_TOOLS`` (and which declare ``read_only = True``) never change anything, so
-the agent may run several of them at once.
+``make_tools(ToolContext(sandbox))`` gives the full set; tools that declare
+``read_only = True`` never change anything, so the agent may run several of them at once.
 """
 
 from __future__ import annotations
@@ -21,10 +20,6 @@ from claude_like.tools.write import Write
 TOOL_CLASSES: tuple[type[ClaudeLikeTool], ...] = (Read, Write, Edit, Glob, Grep, LS, Bash)
 """In the order they are offered to the model."""
 
-READ_ONLY_TOOLS: frozenset[str] = frozenset(
-    cls.model_fields["name"].default for cls in TOOL_CLASSES if cls.read_only
-)
-
 
 def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[BaseTool]:
     """One instance of each built-in tool (or of those named in ``include``) sharing ``ctx``."""
@@ -39,7 +34,6 @@ def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[Ba
 
 __all__ = [
     "LS",
-    "READ_ONLY_TOOLS",
     "TOOL_CLASSES",
     "Bash",
     "ClaudeLikeTool",

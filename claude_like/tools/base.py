@@ -3,7 +3,9 @@
 Tools reach files and the shell only through ``ctx.sandbox``. Anything that goes wrong is
 raised as a :class:`ToolException` whose message tells the model what to do instead;
 LangChain turns it into a ``ToolMessage`` with ``status="error"`` (``handle_tool_error``),
-so a failing tool never ends the agent loop.
+so a failing tool never ends the agent loop. Every result and error is passed through
+:func:`~claude_like.text_safety.visible`, so no control sequence or undecodable name
+reaches the model.
 """
 
 from __future__ import annotations
@@ -11,27 +13,34 @@ from __future__ import annotations
 import asyncio
 import difflib
 import posixpath
-import re
-import threading
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from claude_like.sandbox.base import (
     DEFAULT_OUTPUT_LIMIT,
+    READ_LIMIT,
+    FileInfo,
+    FileTooLargeError,
     PathOutsideWorkspaceError,
     Sandbox,
     SandboxError,
 )
+from claude_like.text_safety import visible
+from claude_like.tools.read_record import DEFAULT_THREAD, ReadRecord, thread_key
+from claude_like.tools.text_codec import DecodedText, decode, is_binary
 
-BINARY_SNIFF_BYTES = 8192
-"""How much of a file is looked at for NUL bytes to decide that it is binary."""
+MAX_TEXT_FILE_BYTES = READ_LIMIT
+"""Read and Edit load whole files, never more than this; beyond it they point the model
+to Bash (``sed -n``, ``head``) instead."""
 
-MAX_TEXT_FILE_BYTES = 20_000_000
-"""Read and Edit load whole files; beyond this size they point the model to Bash instead."""
+DEFAULT_SEARCH_TIMEOUT = 60.0
+"""Seconds one Grep search may take before ripgrep is killed."""
 
 DEFAULT_SKIP_DIRS = frozenset(
     {
@@ -53,15 +62,17 @@ SCRATCH_DIR = ".claude-like/results"
 (see ``claude_like.context.offload``). Glob, Grep and LS leave it out, so saved results do
 not crowd searches; Read, and searches that start inside it, still reach it."""
 
+_THREAD: ContextVar[str] = ContextVar("claude_like_tool_thread", default=DEFAULT_THREAD)
+"""The conversation of the tool call running in this context (set by ``_run``)."""
+
 
 @dataclass
 class ToolContext:
-    """What the tools of one agent share: the sandbox and the files seen so far.
+    """What the tools of one agent share: the sandbox and what each conversation read.
 
-    ``seen`` holds the resolved paths the model has Read, Written or Edited; Write refuses
-    to overwrite an existing file that is not in it, so the model never clobbers a file
-    it has not looked at (as Claude Code does). Tools may run in threads concurrently,
-    hence the lock.
+    ``record`` holds, per conversation thread, the files Read, Written or Edited with
+    their modification time, size and hash: Write and Edit refuse a file the conversation
+    has not read, or that changed since (as Claude Code does).
     """
 
     sandbox: Sandbox
@@ -72,21 +83,9 @@ class ToolContext:
     scratch_dir: str = SCRATCH_DIR
     """Where oversized results are saved; hidden from Glob, Grep and LS (give the same
     folder to the ``ResultStore``)."""
-    seen: set[str] = field(default_factory=set)
-    _lock: Any = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def mark_seen(self, resolved_path: str) -> None:
-        with self._lock:
-            self.seen.add(resolved_path)
-
-    def has_seen(self, resolved_path: str) -> bool:
-        with self._lock:
-            return resolved_path in self.seen
-
-    def forget(self) -> None:
-        """Clear the record (e.g. when the conversation is reset or compacted away)."""
-        with self._lock:
-            self.seen.clear()
+    search_timeout: float = DEFAULT_SEARCH_TIMEOUT
+    """Seconds a Grep search may run before it is killed."""
+    record: ReadRecord = field(default_factory=ReadRecord, repr=False, compare=False)
 
 
 class ToolInput(BaseModel):
@@ -106,13 +105,18 @@ class ToolInput(BaseModel):
         return data
 
 
-def _format_validation_error(exc: ValidationError) -> str:
-    """Tell the model which argument was wrong and how, in one short block."""
+def format_validation_error(
+    exc: ValidationError,
+    *,
+    heading: str = "Invalid arguments:",
+    advice: str = "Fix them and call the tool again.",
+) -> str:
+    """Which argument was wrong and how, one line each, between a heading and advice."""
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ())) or "arguments"
         lines.append(f"- {loc}: {err.get('msg', 'invalid')}")
-    return "Invalid arguments:\n" + "\n".join(lines) + "\nFix them and call the tool again."
+    return "\n".join([heading, *lines, advice])
 
 
 class ClaudeLikeTool(BaseTool):
@@ -129,34 +133,45 @@ class ClaudeLikeTool(BaseTool):
 
     ctx: ToolContext
     handle_tool_error: bool = True
-    handle_validation_error: Any = _format_validation_error
+    handle_validation_error: Any = format_validation_error
 
     @property
     def sandbox(self) -> Sandbox:
         return self.ctx.sandbox
 
+    @property
+    def thread(self) -> str:
+        """The conversation this call belongs to (its record of reads, its shell)."""
+        return _THREAD.get()
+
     def _execute(self, **kwargs: Any) -> str:
         raise NotImplementedError
 
-    def _run(self, *args: Any, run_manager: Any = None, **kwargs: Any) -> str:
+    def _run(
+        self, *args: Any, config: RunnableConfig, run_manager: Any = None, **kwargs: Any
+    ) -> str:
+        token = _THREAD.set(thread_key(config))
         try:
-            return self._execute(*args, **kwargs)
-        except ToolException:
-            raise
+            return visible(self._execute(*args, **kwargs))
+        except ToolException as exc:
+            raise ToolException(visible(str(exc))) from exc
         except PathOutsideWorkspaceError as exc:
-            raise ToolException(f"{exc} (relative paths start at the workspace).") from exc
-        except SandboxError as exc:
-            raise ToolException(str(exc)) from exc
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-            raise ToolException(str(exc)) from exc
+            raise ToolException(visible(f"{exc} (relative paths start at the workspace).")) from exc
+        except (SandboxError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise ToolException(visible(str(exc))) from exc
         except PermissionError as exc:
-            raise ToolException(f"Permission denied: {exc}") from exc
+            raise ToolException(visible(f"Permission denied: {exc}")) from exc
         except Exception as exc:  # a bug or an unexpected state: still a result, not a crash
-            raise ToolException(f"{self.name} failed: {type(exc).__name__}: {exc}") from exc
+            message = f"{self.name} failed: {type(exc).__name__}: {exc}"
+            raise ToolException(visible(message)) from exc
+        finally:
+            _THREAD.reset(token)
 
-    async def _arun(self, *args: Any, run_manager: Any = None, **kwargs: Any) -> str:
-        # The sandbox is synchronous; a thread lets read-only calls overlap.
-        return await asyncio.to_thread(self._run, *args, **kwargs)
+    async def _arun(self, *args: Any, config: RunnableConfig, run_manager: Any = None,
+                    **kwargs: Any) -> str:
+        # The sandbox is synchronous; a thread lets read-only calls overlap. (The tool
+        # node runs tools on its own bounded pool and does not come through here.)
+        return await asyncio.to_thread(self._run, *args, config=config, **kwargs)
 
     # -- helpers shared by the tools ---------------------------------------------------
     def resolve(self, path: str) -> str:
@@ -170,6 +185,52 @@ class ClaudeLikeTool(BaseTool):
     def show(self, path: str) -> str:
         """A path as the model should see it: relative to the workspace when inside."""
         return self.sandbox.display_path(path)
+
+    def read_file(self, resolved: str, shown: str) -> bytes:
+        """The whole file, at most MAX_TEXT_FILE_BYTES; a clear error when it is bigger."""
+        try:
+            return self.sandbox.read_bytes(resolved, MAX_TEXT_FILE_BYTES)
+        except FileTooLargeError as exc:
+            raise ToolException(
+                f"{shown} is larger than {MAX_TEXT_FILE_BYTES:,} bytes, too large to load "
+                f"whole. Search it with Grep, or look at parts with Bash, e.g. "
+                f"`head -n 100 {shown}` or `sed -n '5000,5100p' {shown}`."
+            ) from exc
+
+    def read_text(self, resolved: str, shown: str) -> tuple[bytes, DecodedText]:
+        """The file's bytes and text; binary files are refused."""
+        data = self.read_file(resolved, shown)
+        if is_binary(data):
+            raise ToolException(
+                f"{shown} is a binary file ({len(data)} bytes) and cannot be used as text. "
+                "If you need facts about it, use Bash (e.g. `file`, `xxd | head`)."
+            )
+        return data, decode(data)
+
+    def remember(self, resolved: str, info: FileInfo | None, data: bytes | None) -> None:
+        """Record the file as this conversation now knows it (after a Read or a write)."""
+        if info is not None:
+            self.ctx.record.remember(self.thread, resolved, info, data)
+
+    def remember_written(self, resolved: str, data: bytes) -> None:
+        self.remember(resolved, self.sandbox.stat(resolved), data)
+
+    def ensure_read_and_unchanged(
+        self, resolved: str, shown: str, info: FileInfo, data: bytes | None
+    ) -> None:
+        """Refuse to change a file this conversation has not Read, or that changed since."""
+        stamp = self.ctx.record.get(self.thread, resolved)
+        if stamp is None:
+            raise ToolException(
+                f"{shown} exists and you have not Read it in this conversation. Read it "
+                f"first, then call {self.name} again."
+            )
+        if not stamp.matches(info, data):
+            raise ToolException(
+                f"{shown} was modified since you read it (by the user, a command or another "
+                f"tool). Read it again, then call {self.name} again, so that those changes "
+                "are not lost."
+            )
 
     def not_found(self, path: str, what: str = "File") -> ToolException:
         """'does not exist' plus the closest names in the parent folder, when any."""
@@ -193,21 +254,6 @@ class ClaudeLikeTool(BaseTool):
         return [self.show(names[c]) for c in close]
 
 
-def too_large(shown: str, size: int) -> ToolException | None:
-    """An error for files too big to load whole, else None."""
-    if size <= MAX_TEXT_FILE_BYTES:
-        return None
-    return ToolException(
-        f"{shown} is {size} bytes, too large to load. Search it with Grep, or look at parts "
-        f"with Bash (e.g. `head -n 100 {shown}`, `sed -n '5000,5100p' {shown}`)."
-    )
-
-
-def is_binary(data: bytes) -> bool:
-    """Cheap and conventional (git, grep): a NUL byte near the start means binary."""
-    return b"\x00" in data[:BINARY_SNIFF_BYTES]
-
-
 def split_lines(text: str) -> list[str]:
     """Lines as Read numbers them: split on ``\\n`` only, ``\\r`` dropped, no phantom last line."""
     if not text:
@@ -226,62 +272,3 @@ def number_lines(lines: Iterable[str], start: int, max_line_chars: int = 2000) -
             line = line[:max_line_chars] + f"... [line cut, {len(line)} chars]"
         out.append(f"{i:>6}\t{line}")
     return "\n".join(out)
-
-
-def expand_braces(pattern: str) -> list[str]:
-    """``src/*.{ts,tsx}`` -> ``src/*.ts``, ``src/*.tsx`` (nested braces supported)."""
-    m = re.search(r"\{([^{}]*,[^{}]*)\}", pattern)
-    if not m:
-        return [pattern]
-    out: list[str] = []
-    for alt in m.group(1).split(","):
-        out.extend(expand_braces(pattern[: m.start()] + alt + pattern[m.end() :]))
-    return out
-
-
-def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """A glob over ``/``-separated relative paths: ``**`` spans folders, ``*`` does not."""
-    i, n = 0, len(pattern)
-    out = []
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":
-                    i += 1
-                    out.append("(?:.*/)?")
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            j = pattern.find("]", i + 1)
-            if j == -1:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : j]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = j
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
-class GlobMatcher:
-    """Matches relative paths against a glob with braces; a pattern without ``/`` also
-    matches by base name when ``basename_only`` (as ``rg --glob '*.py'`` does)."""
-
-    def __init__(self, pattern: str, *, basename_only: bool = False) -> None:
-        self.pattern = pattern
-        self.by_name = basename_only and "/" not in pattern
-        self.regexes = [glob_to_regex(p) for p in expand_braces(pattern)]
-
-    def match(self, rel_path: str) -> bool:
-        target = posixpath.basename(rel_path) if self.by_name else rel_path
-        return any(r.match(target) for r in self.regexes)

@@ -1,13 +1,18 @@
-"""Bash: one command in the sandbox's persistent shell."""
+"""Bash: one command in the conversation's persistent shell."""
 
 from __future__ import annotations
 
+import re
+
 from langchain_core.tools import ToolException
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from claude_like.sandbox.base import DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_TIMEOUT
+from claude_like.sandbox.base import DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_TIMEOUT, ExecResult
 from claude_like.tools.base import ClaudeLikeTool, ToolInput
+
+_SHELL_CUT = re.compile(r"\n\n\[\.\.\. (\d+) bytes of output omitted \.\.\.\]\n\n")
+"""The marker the shell puts where it dropped the middle of a flood of output."""
 
 
 class BashInput(ToolInput):
@@ -18,9 +23,8 @@ class BashInput(ToolInput):
     timeout: float | SkipJsonSchema[None] = Field(
         default=None,
         description=(
-            f"Seconds before the command is killed (default {DEFAULT_COMMAND_TIMEOUT:g}, "
-            f"max {MAX_COMMAND_TIMEOUT:g}). Values above {MAX_COMMAND_TIMEOUT:g} are read as "
-            "milliseconds, as Claude Code's Bash takes them."
+            f"Seconds (not milliseconds) before the command is killed: more than 0, at most "
+            f"{MAX_COMMAND_TIMEOUT:g} (default {DEFAULT_COMMAND_TIMEOUT:g})."
         ),
     )
     description: str | SkipJsonSchema[None] = Field(
@@ -28,18 +32,23 @@ class BashInput(ToolInput):
         description="A few words on what the command does, e.g. 'Run the auth tests'.",
     )
 
-
-def timeout_seconds(timeout: float | None) -> float | None:
-    """Seconds, accepting Claude Code's milliseconds: no valid seconds value exceeds the max."""
-    if timeout is None or timeout <= 0:
-        return None
-    if timeout > MAX_COMMAND_TIMEOUT:
-        timeout = timeout / 1000.0
-    return min(timeout, MAX_COMMAND_TIMEOUT)
+    @field_validator("timeout")
+    @classmethod
+    def _seconds_in_range(cls, value: float | None) -> float | None:
+        if value is None or 0 < value <= MAX_COMMAND_TIMEOUT:
+            return value
+        hint = ""
+        if value > MAX_COMMAND_TIMEOUT and value / 1000 <= MAX_COMMAND_TIMEOUT:
+            hint = f" If you meant {value:g} milliseconds, give {value / 1000:g}."
+        raise ValueError(
+            f"timeout is in seconds, more than 0 and at most {MAX_COMMAND_TIMEOUT:g}; "
+            f"got {value:g}.{hint}"
+        )
 
 
 class Bash(ClaudeLikeTool):
-    """The shell keeps its directory and exports between calls, like a terminal."""
+    """The shell keeps its directory and exports between calls, like a terminal; each
+    conversation thread has its own shell."""
 
     name: str = "Bash"
     description: str = (
@@ -57,18 +66,11 @@ class Bash(ClaudeLikeTool):
     ) -> str:
         if not command.strip():
             raise ToolException("command is empty. Give the shell command to run, e.g. `ls -la`.")
-        seconds = timeout_seconds(timeout)
-        result = self.sandbox.execute(command, timeout=seconds)
+        result = self.sandbox.execute(command, timeout=timeout, session=self.thread)
         # The whole output: the tool node saves what is over the context budget to a file.
-        parts = [result.output.rstrip("\n") or "(no output)"]
-        if result.truncated:
-            parts.append(
-                "[The output was larger than the shell keeps in memory, so its middle is "
-                "lost. To keep all of it, redirect it to a file (cmd > out.log 2>&1) and use "
-                "Grep or Read on that file.]"
-            )
+        parts = [_output(result)]
         if result.timed_out:
-            when = f"after {seconds:g} s" if seconds is not None else "(default timeout)"
+            when = "at the default timeout" if timeout is None else f"after {timeout:g} s"
             parts.append(
                 f"[Command timed out {when} and was killed with all its child "
                 f"processes. Raise timeout (max {MAX_COMMAND_TIMEOUT:g} s) or run it in the "
@@ -86,3 +88,24 @@ class Bash(ClaudeLikeTool):
         if result.exit_code != 0:
             raise ToolException(f"Exit code {result.exit_code}\n{text}")
         return text
+
+
+def _output(result: ExecResult) -> str:
+    """The command's output, with one note (where the shell cut it) saying how much is
+    missing and how to keep all of it."""
+    text = result.output.rstrip("\n") or "(no output)"
+    if not result.truncated:
+        return text
+    advice = (
+        "To keep all of it, redirect it to a file (cmd > out.log 2>&1) and use Grep or "
+        "Read on that file."
+    )
+    cut = _SHELL_CUT.search(text)
+    if cut is None:
+        return f"{text}\n[The output was larger than the shell keeps; part of it is lost. {advice}]"
+    omitted = int(cut.group(1))
+    note = (
+        f"\n\n[... {omitted:,} bytes of output omitted here: the shell keeps only the start "
+        f"and the end of a command's output. {advice} ...]\n\n"
+    )
+    return text[: cut.start()] + note + text[cut.end() :]

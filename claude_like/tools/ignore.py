@@ -1,47 +1,41 @@
-"""The workspace's ``.gitignore``, so Glob and Grep skip build output as ripgrep does.
+"""The workspace's ``.gitignore``, so Glob skips build output as ripgrep does for Grep.
 
-Only the root ``.gitignore`` is read (nested ones and the global excludes are not), with
-the common syntax: comments, ``!`` negation, a trailing ``/`` for folders only, a ``/``
-inside the pattern anchoring it to the root, ``*``, ``?``, ``[...]`` and ``**``.
-A folder the search starts in is searched even when it is ignored, as with ``rg PATH``.
-The agent's own scratch folder (saved tool results) is hidden the same way, whatever the
-``.gitignore`` says.
+Patterns are git's (``pathspec``'s gitwildmatch): comments, ``!`` negation, a trailing
+``/`` for folders only, a ``/`` inside the pattern anchoring it to the root, ``*``, ``?``,
+``[...]`` and ``**``. Only the root ``.gitignore`` is read. As in git, each folder level is
+judged on its own (the last matching pattern wins) and an ignored folder hides everything
+below it; a folder the search starts in is searched even when it is ignored, as with
+``rg PATH``. The agent's own scratch folder (saved tool results) is hidden the same way,
+whatever the ``.gitignore`` says.
 """
 
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+import pathspec
 
 from claude_like.sandbox.base import FileInfo, Sandbox, SandboxError
-from claude_like.tools.base import glob_to_regex
 
-
-@dataclass(frozen=True)
-class _Rule:
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
+GITIGNORE_LIMIT = 1_000_000
+"""A bigger ``.gitignore`` is not a real one: it is not read."""
 
 
 class IgnoreRules:
-    """Decides whether a workspace-relative path is ignored; the last matching rule wins."""
+    """Decides whether a workspace-relative path is ignored."""
 
     def __init__(self, lines: Iterable[str] = ()) -> None:
-        self.rules: list[_Rule] = []
-        for raw in lines:
-            rule = _parse(raw)
-            if rule is not None:
-                self.rules.append(rule)
+        spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        self._patterns = [p for p in spec.patterns if p.include is not None and p.regex]
+        self._hidden: set[str] = set()
 
     @classmethod
     def load(cls, sandbox: Sandbox, *, hidden: Iterable[str] = ()) -> IgnoreRules:
         """The root ``.gitignore``, then ``hidden`` folders (absolute sandbox paths), which
-        stay hidden even if the ``.gitignore`` un-ignores them (their rules come last)."""
+        stay hidden even if the ``.gitignore`` un-ignores them."""
         try:
-            data = sandbox.read_bytes(posixpath.join(sandbox.root, ".gitignore"))
+            data = sandbox.read_bytes(posixpath.join(sandbox.root, ".gitignore"), GITIGNORE_LIMIT)
             rules = cls(data.decode("utf-8", errors="replace").splitlines())
         except (OSError, SandboxError):
             rules = cls()
@@ -54,20 +48,33 @@ class IgnoreRules:
         rel = posixpath.normpath(rel_path).strip("/")
         if rel in ("", ".") or rel == ".." or rel.startswith("../"):
             return  # the workspace itself, or outside it: nothing to hide
-        self.rules.append(_Rule(re.compile(re.escape(rel) + r"\Z"), False, True))
+        self._hidden.add(rel)
+
+    def _ignored_here(self, rel_path: str, is_dir: bool) -> bool:
+        """This path's own verdict, ignoring what its parent folders' verdicts are."""
+        if is_dir and rel_path in self._hidden:
+            return True
+        # pathspec matches a prefix (so a folder pattern also covers what is inside it);
+        # a full match is a match of this very path.
+        candidate = rel_path + "/" if is_dir else rel_path
+        verdict = False
+        for pattern in self._patterns:
+            if pattern.regex.fullmatch(candidate):
+                verdict = bool(pattern.include)
+        return verdict
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
-        result = False
-        for rule in self.rules:
-            if rule.dir_only and not is_dir:
-                continue
-            if rule.regex.match(rel_path):
-                result = not rule.negate
-        return result
+        """True if the path or one of its folders is ignored."""
+        parts = rel_path.strip("/").split("/")
+        folders = ("/".join(parts[:depth]) for depth in range(1, len(parts)))
+        return any(self._ignored_here(f, True) for f in folders) or self._ignored_here(
+            "/".join(parts), is_dir
+        )
 
     def filter(self, files: list[FileInfo], base: str, root: str) -> list[FileInfo]:
-        """``files`` (found below ``base``) without the ignored ones or those in ignored folders."""
-        if not self.rules:
+        """``files`` (found below ``base``) without the ignored ones or those in ignored
+        folders; ``base`` and the folders above it count as not ignored."""
+        if not self._patterns and not self._hidden:
             return files
         base_rel = posixpath.relpath(base, root)
         base_depth = 0 if base_rel == "." else len(base_rel.split("/"))
@@ -82,33 +89,12 @@ class IgnoreRules:
             for depth in range(base_depth + 1, len(parts)):
                 folder = "/".join(parts[:depth])
                 if folder not in verdicts:
-                    verdicts[folder] = self.ignored(folder, True)
+                    verdicts[folder] = self._ignored_here(folder, True)
                 if verdicts[folder]:
                     hidden = True
                     break
             if not hidden and len(parts) > base_depth:
-                hidden = self.ignored("/".join(parts), False)
+                hidden = self._ignored_here("/".join(parts), False)
             if not hidden:
                 kept.append(f)
         return kept
-
-
-def _parse(raw: str) -> _Rule | None:
-    line = raw.rstrip("\n").rstrip()
-    if not line or line.startswith("#"):
-        return None
-    negate = line.startswith("!")
-    if negate:
-        line = line[1:]
-    if line.startswith("\\"):
-        line = line[1:]
-    dir_only = line.endswith("/")
-    line = line.rstrip("/")
-    if not line:
-        return None
-    anchored = "/" in line
-    line = line.lstrip("/")
-    rx = glob_to_regex(line)
-    if not anchored:
-        rx = re.compile(r"(?:.*/)?" + rx.pattern, re.DOTALL)
-    return _Rule(rx, negate, dir_only)

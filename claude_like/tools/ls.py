@@ -8,7 +8,8 @@ from langchain_core.tools import ToolException
 from pydantic import BaseModel, Field
 
 from claude_like.sandbox.base import FileInfo, SandboxError
-from claude_like.tools.base import ClaudeLikeTool, GlobMatcher, ToolInput
+from claude_like.tools.base import ClaudeLikeTool, ToolInput
+from claude_like.tools.globbing import GlobMatcher
 
 MAX_ENTRIES = 500
 

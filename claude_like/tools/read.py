@@ -5,14 +5,7 @@ from __future__ import annotations
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
-from claude_like.tools.base import (
-    ClaudeLikeTool,
-    ToolInput,
-    is_binary,
-    number_lines,
-    split_lines,
-    too_large,
-)
+from claude_like.tools.base import ClaudeLikeTool, ToolInput, number_lines, split_lines
 
 DEFAULT_LIMIT = 2000
 """Lines returned when the model does not ask for a limit."""
@@ -59,13 +52,9 @@ class Read(ClaudeLikeTool):
         if info.is_dir:
             raise self._refuse_dir(file_path)
         shown = self.show(resolved)
-        if (big := too_large(shown, info.size)) is not None:
-            raise big
-        data = self.sandbox.read_bytes(resolved)
-        if is_binary(data):
-            raise self._refuse_binary(shown, len(data))
-        self.ctx.mark_seen(resolved)
-        lines = split_lines(data.decode("utf-8", errors="replace"))
+        data, decoded = self.read_text(resolved, shown)
+        self.remember(resolved, info, data)
+        lines = split_lines(decoded.text)
         if not lines:
             return f"{shown} exists but is empty (0 lines)."
         total = len(lines)
@@ -95,12 +84,6 @@ class Read(ClaudeLikeTool):
     def _refuse_dir(self, path: str) -> ToolException:
         return ToolException(
             f"{path} is a directory, not a file. Use LS to list it, or Glob to find files in it."
-        )
-
-    def _refuse_binary(self, shown: str, size: int) -> ToolException:
-        return ToolException(
-            f"{shown} is a binary file ({size} bytes) and cannot be shown as text. "
-            "If you need facts about it, use Bash (e.g. `file`, `xxd | head`)."
         )
 
     def _past_end(self, shown: str, start: int, total: int) -> ToolException:

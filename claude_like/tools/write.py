@@ -5,6 +5,7 @@ from __future__ import annotations
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
+from claude_like.sandbox.base import FileTooLargeError
 from claude_like.tools.base import ClaudeLikeTool, ToolInput, split_lines
 
 
@@ -17,7 +18,8 @@ class WriteInput(ToolInput):
 
 
 class Write(ClaudeLikeTool):
-    """Creates parent folders; refuses to overwrite a file never seen in this session."""
+    """Creates parent folders; refuses to overwrite a file this conversation has not Read,
+    or one that changed since it was read."""
 
     name: str = "Write"
     description: str = (
@@ -37,13 +39,15 @@ class Write(ClaudeLikeTool):
                 f"{shown} is a directory. Give the path of a file inside it, e.g. {shown}/new.txt"
             )
         existed = info is not None
-        if existed and not self.ctx.has_seen(resolved):
-            raise ToolException(
-                f"{shown} already exists and you have not Read it. Read it first, then "
-                "call Write again; or use Edit to change only part of it."
-            )
-        self.sandbox.write_bytes(resolved, content.encode("utf-8"))
-        self.ctx.mark_seen(resolved)
+        if info is not None:
+            try:
+                current: bytes | None = self.sandbox.read_bytes(resolved)
+            except FileTooLargeError:
+                current = None  # too big to hash: modification time and size decide
+            self.ensure_read_and_unchanged(resolved, shown, info, current)
+        data = content.encode("utf-8")
+        self.sandbox.write_bytes(resolved, data)
+        self.remember_written(resolved, data)
         n = len(split_lines(content))
         verb = "Overwrote" if existed else "Created"
-        return f"{verb} {shown} ({n} lines, {len(content.encode('utf-8'))} bytes)."
+        return f"{verb} {shown} ({n} lines, {len(data)} bytes)."
