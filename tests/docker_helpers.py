@@ -91,9 +91,3 @@ def docker_sandbox(docker_client, workspace: Path) -> Iterator[DockerSandbox]:  
         yield sb
     finally:
         sb.close()
-
-
-@pytest.fixture
-def sandbox_uid() -> int:
-    """The uid files made inside the sandbox belong to (the workspace is root's in tests)."""
-    return os.geteuid() if os.geteuid() != 0 else 1000

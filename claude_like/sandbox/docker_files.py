@@ -3,237 +3,290 @@
 :class:`WorkspaceFiles` checks a path (``realpath``) and then opens it by name. Inside a
 container the model can swap a folder for a symlink between the two steps (a loop of
 ``renameat2(RENAME_EXCHANGE)`` wins that race within seconds), and the host process,
-often root, would then read or write any host file. Here every open resolves relative to
-a descriptor of the workspace with ``openat2(RESOLVE_BENEATH)``: the kernel itself refuses
-any step out of the tree (``..``, absolute or outward symlinks), atomically. Symlinks that
-stay inside still work. Where ``openat2`` is missing (Linux < 5.6) no symlink is followed.
+often root, would then read or write any host file. Here a path is resolved one
+component at a time from a descriptor of the workspace, never letting the kernel follow a
+symlink (``O_NOFOLLOW``): each link is read and resolved by us, ``..`` pops a descriptor
+we hold, and nothing can step out of the tree, whatever is swapped meanwhile. Links that
+stay inside work, relative ones and absolute ones written as the container sees them
+(``/workspace/notes.txt``).
+
+Reads bring at most ``limit + 1`` bytes into the host, whatever size the file claims;
+writes go through a uniquely named temporary file created exclusively, then renamed.
+Ownership is never changed: a replaced file keeps its owner and group, and what the host
+creates belongs to the workspace's owner (when the host process may chown at all).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
-import posixpath
+import secrets
 import stat as stat_mod
+from collections import deque
 from collections.abc import Iterator
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
-from claude_like.sandbox.base import FileInfo, SandboxError, WorkspaceFiles
+from claude_like.sandbox.base import (
+    READ_LIMIT,
+    FileInfo,
+    FileTooLargeError,
+    SandboxError,
+    WorkspaceFiles,
+)
 
-_SYS_OPENAT2 = 437  # the same number on every architecture (new syscalls share one table)
-_RESOLVE_NO_MAGICLINKS = 0x02
-_RESOLVE_BENEATH = 0x08
-_EAGAIN_RETRIES = 200
-_OUTSIDE_ERRNOS = (errno.EXDEV, errno.ELOOP)
-
-
-class _OpenHow(ctypes.Structure):
-    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_have_openat2: bool | None = None
+MAX_LINKS = 40
+"""Symlinks followed while resolving one path (the kernel's own limit), then ELOOP."""
+KEPT_MODE_BITS = 0o1777
+"""A rewritten file keeps its mode without set-uid/set-gid (as the kernel does for a write)."""
+_DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _openat2(dir_fd: int, rel: str, flags: int, mode: int) -> int:
-    how = _OpenHow(flags | os.O_CLOEXEC, mode, _RESOLVE_BENEATH | _RESOLVE_NO_MAGICLINKS)
-    for _ in range(_EAGAIN_RETRIES):
-        fd = _libc.syscall(
-            ctypes.c_long(_SYS_OPENAT2),
-            ctypes.c_int(dir_fd),
-            ctypes.c_char_p(os.fsencode(rel)),
-            ctypes.byref(how),
-            ctypes.c_size_t(ctypes.sizeof(how)),
-        )
-        if fd >= 0:
-            return int(fd)
-        err = ctypes.get_errno()
-        if err not in (errno.EAGAIN, errno.EINTR):  # EAGAIN: a rename raced the lookup
-            raise OSError(err, os.strerror(err), rel)
-    raise SandboxError(f"{rel}: the workspace keeps changing under this path; try again")
+class _Walk:
+    """The descriptors of the folders from the workspace root to the current one."""
 
+    def __init__(self, root_fd: int) -> None:
+        self.fds = [root_fd]
+        self.names: list[str] = []
 
-def _open_nofollow(dir_fd: int, rel: str, flags: int, mode: int) -> int:
-    """Fallback without openat2: walk component by component, following no symlink."""
-    parts = [p for p in rel.split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise OSError(errno.EXDEV, "path leaves the workspace", rel)
-    if not parts:
-        return os.open(".", flags | os.O_CLOEXEC, mode, dir_fd=dir_fd)
-    fd = os.dup(dir_fd)
-    try:
-        for part in parts[:-1]:
-            nxt = os.open(
-                part, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd
-            )
+    def up(self) -> bool:
+        if not self.names:
+            return False
+        os.close(self.fds.pop())
+        self.names.pop()
+        return True
+
+    def to_root(self) -> None:
+        while self.up():
+            pass
+
+    def down(self, name: str, fd: int) -> None:
+        self.fds.append(fd)
+        self.names.append(name)
+
+    def close(self) -> None:
+        for fd in self.fds:
             os.close(fd)
-            fd = nxt
-        try:
-            return os.open(parts[-1], flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
-        except OSError as exc:
-            if exc.errno == errno.ENOTDIR and flags & os.O_DIRECTORY:
-                st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
-                if stat_mod.S_ISLNK(st.st_mode):
-                    raise OSError(errno.ELOOP, "symlink not followed", rel) from None
-            raise
-    except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            raise OSError(errno.ELOOP, "symlink not followed", rel) from None
-        raise
-    finally:
-        os.close(fd)
-
-
-def open_beneath(dir_fd: int, rel: str, flags: int, mode: int = 0) -> int:
-    """``openat(dir_fd, rel)`` that can never resolve to anything outside ``dir_fd``."""
-    global _have_openat2
-    if _have_openat2 is not False:
-        try:
-            fd = _openat2(dir_fd, rel, flags, mode)
-        except OSError as exc:
-            if exc.errno != errno.ENOSYS:
-                raise
-            _have_openat2 = False
-        else:
-            _have_openat2 = True
-            return fd
-    return _open_nofollow(dir_fd, rel, flags, mode)
 
 
 class BeneathFiles(WorkspaceFiles):
-    """:class:`WorkspaceFiles` whose reads, writes and listings cannot be raced outside."""
+    """:class:`WorkspaceFiles` whose every operation resolves within the workspace itself."""
 
-    owner: tuple[int, int] | None = None
-    """uid/gid to give files and folders this class creates (when the host user is root)."""
+    def __init__(self, host_dir: str | os.PathLike[str], root: str | None = None) -> None:
+        super().__init__(host_dir, root)
+        st = self.host_dir.stat()
+        self.owner = (st.st_uid, st.st_gid)
+        """Who owns what the host creates here (the workspace's owner)."""
 
-    # -- descriptors -----------------------------------------------------------------------
-    def _rel(self, path: str) -> str:
+    # -- resolution ----------------------------------------------------------------------------
+    def _parts(self, path: str) -> list[str]:
         p = self._normalise(path)
         try:
-            return str(p.relative_to(self.root))
+            return list(p.relative_to(self.root).parts)
         except ValueError:
             raise self._outside(path) from None
 
     @contextlib.contextmanager
-    def _fd(self, path: str, rel: str, flags: int, mode: int = 0) -> Iterator[int]:
-        root_fd = os.open(self.host_dir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    def _resolved(
+        self, path: str, *, follow: bool = True, make_parents: bool = False
+    ) -> Iterator[tuple[int, str, list[str]]]:
+        """``(folder descriptor, last name, folder's components)`` for ``path``; the last
+        name is ``"."`` when the path is a folder reached through ``..`` or the root."""
+        walk = _Walk(os.open(self.host_dir, _DIR))
         try:
-            fd = open_beneath(root_fd, rel, flags, mode)
-        except OSError as exc:
-            if exc.errno in _OUTSIDE_ERRNOS:
-                raise self._outside(path) from None
-            if exc.errno == errno.ENOENT:
-                raise FileNotFoundError(f"{path} does not exist") from None
-            if exc.errno == errno.ENOTDIR:
-                raise NotADirectoryError(f"{path} is not a directory") from None
-            raise
+            yield self._resolve(walk, path, follow, make_parents)
         finally:
-            os.close(root_fd)
-        try:
-            yield fd
-        finally:
-            os.close(fd)
+            walk.close()
 
-    def _chown_at(self, name: str, dir_fd: int) -> None:
-        if self.owner is not None:
+    def _resolve(
+        self, walk: _Walk, path: str, follow: bool, make_parents: bool
+    ) -> tuple[int, str, list[str]]:
+        todo = deque(self._parts(path))
+        links = 0
+        while todo:
+            part = todo.popleft()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not walk.up():
+                    raise self._outside(path)
+                continue
+            last = not any(p not in ("", ".") for p in todo)
+            try:
+                st = os.stat(part, dir_fd=walk.fds[-1], follow_symlinks=False)
+            except FileNotFoundError:
+                if last:
+                    return walk.fds[-1], part, list(walk.names)
+                if not make_parents:
+                    raise FileNotFoundError(f"{path} does not exist") from None
+                self._mkdir(part, walk.fds[-1])
+                todo.appendleft(part)
+                continue
+            if stat_mod.S_ISLNK(st.st_mode) and (follow or not last):
+                links += 1
+                if links > MAX_LINKS:
+                    raise SandboxError(f"{path}: too many levels of symbolic links")
+                target = os.readlink(part, dir_fd=walk.fds[-1])
+                if target.startswith("/"):
+                    walk.to_root()
+                    target_parts = self._parts(target)  # inside the workspace or refused
+                else:
+                    target_parts = target.split("/")
+                todo.extendleft(reversed(target_parts))
+                continue
+            if last:
+                return walk.fds[-1], part, list(walk.names)
+            if not stat_mod.S_ISDIR(st.st_mode):
+                raise NotADirectoryError(f"{path}: {'/'.join([*walk.names, part])} is not a folder")
+            try:
+                walk.down(part, os.open(part, _DIR, dir_fd=walk.fds[-1]))
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR, errno.ENOENT):
+                    raise
+                links += 1  # swapped for a link meanwhile: look at it again
+                if links > MAX_LINKS:
+                    raise SandboxError(f"{path} keeps changing; try again") from None
+                todo.appendleft(part)
+        return walk.fds[-1], ".", list(walk.names)
+
+    def _mkdir(self, name: str, dir_fd: int) -> None:
+        try:
+            os.mkdir(name, 0o755, dir_fd=dir_fd)
+        except FileExistsError:
+            return
+        self._give(lambda uid, gid: os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False))
+
+    def _give(self, chown, owner: tuple[int, int] | None = None) -> None:  # type: ignore[no-untyped-def]
+        """Give something the host just created to ``owner`` (default: the workspace's)."""
+        if os.geteuid() == 0:
             with contextlib.suppress(OSError):
-                os.chown(name, *self.owner, dir_fd=dir_fd, follow_symlinks=False)
+                chown(*(owner or self.owner))
 
-    # -- operations ------------------------------------------------------------------------
-    def read_bytes(self, path: str) -> bytes:
-        self.host_path(path)  # the friendly refusal for the ordinary cases
-        with self._fd(path, self._rel(path), os.O_RDONLY | os.O_NONBLOCK) as fd:
+    def _view(self, names: list[str], name: str = ".") -> str:
+        parts = [*names, name] if name != "." else names
+        return str(PurePosixPath(self.root, *parts))
+
+    def host_path(self, path: str) -> Path:
+        """The host path ``path`` resolves to (symlinks followed); refuses escapes."""
+        with self._resolved(path) as (_fd, name, names):
+            return self.host_dir.joinpath(*names, *([name] if name != "." else []))
+
+    def resolve(self, path: str) -> str:
+        with self._resolved(path) as (_fd, name, names):
+            return self._view(names, name)
+
+    # -- operations ----------------------------------------------------------------------------
+    def read_bytes(self, path: str, limit: int = READ_LIMIT) -> bytes:
+        with self._resolved(path) as (dfd, name, _names):
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             dir_fd=dfd)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"{path} does not exist") from None
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise SandboxError(f"{path} changed while it was opened; try again") from None
+                raise
+        try:
             st = os.fstat(fd)
             if stat_mod.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(f"{path} is a directory")
             if not stat_mod.S_ISREG(st.st_mode):
                 raise SandboxError(f"{path} is not a regular file")
             os.set_blocking(fd, True)
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-            return b"".join(chunks)
+            return self._read_capped(fd, path, limit)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _read_capped(fd: int, path: str, limit: int) -> bytes:
+        """At most ``limit + 1`` bytes, whatever the file claims (it may grow meanwhile)."""
+        data = bytearray()
+        while len(data) <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - len(data)))
+            if not chunk:
+                return bytes(data)
+            data += chunk
+        raise FileTooLargeError(
+            f"{path} holds more than {limit:,} bytes, more than one read may bring; "
+            "read a part of it (e.g. with head, tail or sed -n in the shell)"
+        )
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        real = self.host_path(path)
-        rel = self._rel(path)
-        if rel == ".":
-            raise IsADirectoryError(f"{path} is a directory")
-        parent, name = posixpath.split(rel)
-        with self._dir_fd(path, parent or ".") as pfd:
+        with self._resolved(path, make_parents=True) as (dfd, name, _names):
+            if name == ".":
+                raise IsADirectoryError(f"{path} is a directory")
             try:
-                st: os.stat_result | None = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                st: os.stat_result | None = os.stat(name, dir_fd=dfd, follow_symlinks=False)
             except FileNotFoundError:
                 st = None
-            if st is not None and stat_mod.S_ISLNK(st.st_mode):
-                # Write through a link that stays inside: to its (checked) target, once.
-                target = str(real.relative_to(self.host_dir))
-                if target == rel or target == ".":
-                    raise SandboxError(f"{path} is a symlink that cannot be written through")
-                self.write_bytes(str(PurePosixPath(self.root, target)), data)
-                return
             if st is not None and stat_mod.S_ISDIR(st.st_mode):
                 raise IsADirectoryError(f"{path} is a directory")
-            mode = stat_mod.S_IMODE(st.st_mode) if st is not None else 0o644
-            tmp = f".{name}.claude-like-tmp"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=pfd)
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-            fd = os.open(tmp, flags, mode, dir_fd=pfd)
+            mode = stat_mod.S_IMODE(st.st_mode) & KEPT_MODE_BITS if st is not None else 0o644
+            self._replace(dfd, name, data, mode, (st.st_uid, st.st_gid) if st else None)
+
+    def _replace(
+        self, dfd: int, name: str, data: bytes, mode: int, owner: tuple[int, int] | None
+    ) -> None:
+        tmp = f".claude-like-{secrets.token_hex(8)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o600, dir_fd=dfd)
+        try:
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
+                self._give(lambda uid, gid: os.fchown(fd, uid, gid), owner)
                 os.fchmod(fd, mode)
-                if self.owner is not None:
-                    os.fchown(fd, *self.owner)
             finally:
                 os.close(fd)
-            os.replace(tmp, name, src_dir_fd=pfd, dst_dir_fd=pfd)
-
-    @contextlib.contextmanager
-    def _dir_fd(self, path: str, rel: str) -> Iterator[int]:
-        """A descriptor of folder ``rel`` (inside the workspace), creating missing folders."""
-        parts = [p for p in rel.split("/") if p not in ("", ".")]
-        prefix = "."
-        for part in parts:
-            with self._fd(path, prefix, os.O_PATH | os.O_DIRECTORY) as at:
-                try:
-                    os.mkdir(part, 0o755, dir_fd=at)
-                except FileExistsError:
-                    pass
-                else:
-                    self._chown_at(part, at)
-            prefix = posixpath.join(prefix, part)
-        with self._fd(path, prefix, os.O_PATH | os.O_DIRECTORY) as fd:
-            yield fd
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
 
     def stat(self, path: str) -> FileInfo | None:
-        real = self.host_path(path)  # like the base: describes what the path resolves to
-        rel = str(real.relative_to(self.host_dir))
         try:
-            with self._fd(path, rel, os.O_PATH | os.O_NOFOLLOW) as fd:
-                st = os.fstat(fd)
+            with self._resolved(path, follow=False) as (dfd, name, _names):
+                link = stat_mod.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
+            with self._resolved(path) as (dfd, name, names):
+                st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
         except (FileNotFoundError, NotADirectoryError):
             return None
+        return self._file_info(st, self._view(names, name), link)
+
+    @staticmethod
+    def _file_info(st: os.stat_result, view: str, is_link: bool) -> FileInfo:
         is_dir = stat_mod.S_ISDIR(st.st_mode)
         return FileInfo(
-            path=self._to_view(real),
+            path=view,
             is_dir=is_dir,
             size=0 if is_dir else st.st_size,
             mtime=st.st_mtime,
-            is_symlink=stat_mod.S_ISLNK(st.st_mode),
+            is_symlink=is_link,
         )
 
+    @contextlib.contextmanager
+    def _open_dir(self, path: str) -> Iterator[tuple[int, str]]:
+        """A readable descriptor of folder ``path`` and its view path."""
+        with self._resolved(path) as (dfd, name, names):
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             dir_fd=dfd)
+            except FileNotFoundError:
+                raise FileNotFoundError(f"{path} does not exist") from None
+            except OSError as exc:
+                if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+                    raise NotADirectoryError(f"{path} is not a directory") from None
+                raise
+        try:
+            yield fd, self._view(names, name)
+        finally:
+            os.close(fd)
+
     def list_dir(self, path: str) -> list[FileInfo]:
-        real = self.host_path(path)
-        if not real.exists():
-            raise FileNotFoundError(f"{path} does not exist")
-        view = self._to_view(real)
-        with self._fd(path, self._rel(path), os.O_RDONLY | os.O_DIRECTORY) as fd:
+        with self._open_dir(path) as (fd, view):
             out = []
             for name in sorted(os.listdir(fd)):
                 info = self._info_at(fd, name, str(PurePosixPath(view, name)))
@@ -242,26 +295,23 @@ class BeneathFiles(WorkspaceFiles):
             return out
 
     def walk(self, path: str, *, skip_dirs: frozenset[str] = frozenset({".git"})) -> list[FileInfo]:
-        real = self.host_path(path)
-        if not real.exists():
+        info = self.stat(path)
+        if info is None:
             raise FileNotFoundError(f"{path} does not exist")
-        view = self._to_view(real)
-        if not real.is_dir():
-            info = self.stat(path)
-            return [info] if info is not None and not info.is_dir else []
+        if not info.is_dir:
+            return [info]
         out: list[FileInfo] = []
-        with self._fd(path, self._rel(path), os.O_RDONLY | os.O_DIRECTORY) as top:
+        with self._open_dir(path) as (top, view):
             # fwalk holds a descriptor per folder and never follows symlinks: race-free.
             for dirpath, dirnames, filenames, dfd in os.fwalk(
                 ".", dir_fd=top, follow_symlinks=False
             ):
-                # (fwalk itself does not descend into symlinks to folders.)
                 dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
                 rel_dir = PurePosixPath(dirpath)
                 for name in sorted(filenames):
-                    info = self._info_at(dfd, name, str(PurePosixPath(view, rel_dir, name)))
-                    if info is not None and not info.is_dir:
-                        out.append(info)
+                    entry = self._info_at(dfd, name, str(PurePosixPath(view, rel_dir, name)))
+                    if entry is not None and not entry.is_dir:
+                        out.append(entry)
         return out
 
     def _info_at(self, dir_fd: int, name: str, view: str) -> FileInfo | None:
@@ -272,16 +322,33 @@ class BeneathFiles(WorkspaceFiles):
             return None
         is_link = stat_mod.S_ISLNK(st.st_mode)
         if is_link:
-            with contextlib.suppress(SandboxError, OSError), self._fd(
-                view, self._rel(view), os.O_PATH
-            ) as fd:
-                st = os.fstat(fd)
-        is_dir = stat_mod.S_ISDIR(st.st_mode)
-        return FileInfo(
-            path=view,
-            is_dir=is_dir,
-            size=0 if is_dir else st.st_size,
-            mtime=st.st_mtime,
-            is_symlink=is_link,
-        )
+            with contextlib.suppress(SandboxError, OSError), self._resolved(view) as (d, n, _):
+                st = os.stat(n, dir_fd=d, follow_symlinks=False)
+        return self._file_info(st, view, is_link)
 
+
+def disk_usage(folder: Path) -> int:
+    """Bytes the files below ``folder`` occupy on disk (blocks, each inode once; symlinks
+    not followed), so a sparse file counts for what it really uses."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if st.st_nlink > 1 and not stat_mod.S_ISDIR(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                if key in seen:
+                    continue
+                seen.add(key)
+            total += st.st_blocks * 512
+            if stat_mod.S_ISDIR(st.st_mode):
+                stack.append(entry.path)
+    return total

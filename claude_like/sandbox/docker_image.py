@@ -73,15 +73,6 @@ def ensure_image(client: docker.DockerClient, image: str = DEFAULT_IMAGE) -> Non
         ) from None
 
 
-def image_exists(image: str = DEFAULT_IMAGE) -> bool:
-    """True when the engine answers and has ``image``."""
-    try:
-        ensure_image(connect(), image)
-    except SandboxError:
-        return False
-    return True
-
-
 def build_image(image: str = DEFAULT_IMAGE, *, force: bool = False, quiet: bool = False) -> None:
     """Build ``image`` with ``sandbox/build.sh`` (a no-op when it exists, unless ``force``).
 
