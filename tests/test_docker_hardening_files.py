@@ -25,14 +25,14 @@ def test_read_brings_at_most_the_limit_whatever_the_file_claims(
     docker_client, workspace: Path  # type: ignore[no-untyped-def]
 ) -> None:
     # No file-size limit here, so that the file can claim 4 GB.
-    with DockerSandbox(workspace, disk_limit_mb=None, client=docker_client) as sb:
+    with DockerSandbox(workspace, max_file_size=0, client=docker_client) as sb:
         _capped_reads(sb)
 
 
 def _capped_reads(docker_sandbox: DockerSandbox) -> None:
     docker_sandbox.write_bytes("small.txt", b"x" * 1000)
     assert docker_sandbox.read_bytes("small.txt", limit=1000) == b"x" * 1000
-    with pytest.raises(FileTooLargeError, match="more than 999 bytes"):
+    with pytest.raises(FileTooLargeError, match="limit of 999 bytes"):
         docker_sandbox.read_bytes("small.txt", limit=999)
     # Grown sparse inside the container after the host saw it small.
     assert docker_sandbox.stat("big") is None

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_like.sandbox import DockerSandbox, PathOutsideWorkspaceError
-from claude_like.sandbox.docker_files import BeneathFiles
+from claude_like.sandbox import DockerSandbox, PathOutsideWorkspaceError, WorkspaceFiles
 from claude_like.sandbox.docker_image import (
     BUILD_SCRIPT,
     DEFAULT_IMAGE,
@@ -78,7 +77,7 @@ def test_file_ops_refuse_escapes_even_when_the_check_is_stale(tmp_path: Path) ->
     (ws / "inside").mkdir()
     (ws / "inside/ok.txt").write_text("fine")
     (ws / "in_link").symlink_to("inside")
-    files = BeneathFiles(ws, "/workspace")
+    files = WorkspaceFiles(ws, "/workspace")
     files.host_path = lambda path: ws / "inside"  # type: ignore[method-assign]  # stale check
     for op in (
         lambda: files.read_bytes("d/secret.txt"),

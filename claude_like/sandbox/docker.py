@@ -1,7 +1,7 @@
 """DockerSandbox: every command runs in an isolated, long-lived container.
 
 File operations go straight to the host folder bind-mounted at ``root``, through
-:class:`~claude_like.sandbox.docker_files.BeneathFiles` (nothing resolves outside the
+:class:`~claude_like.sandbox.base.WorkspaceFiles` (nothing resolves outside the
 workspace, whatever the container swaps in meanwhile; reads are capped). Each session
 name has its own persistent bash in the container; ``run_program`` runs one program with
 no shell. Every program starts under the launcher of
@@ -22,16 +22,16 @@ namespace needs the engine's ``userns-remap``, a setting for every container): e
 changes the user's files or the host's configuration. ``user=`` picks a uid explicitly.
 
 Disk: /tmp and home are tmpfs of ``scratch_mb``; a single file may not exceed
-``disk_limit_mb`` (``ulimit -f``), and after each command the workspace's growth since
-the sandbox started is checked against ``disk_limit_mb``: over it, every process the
-sandbox's commands started is stopped and the result says so.
+``max_file_size`` (``ulimit -f``), and after each command (and before each write) the
+workspace's growth since the sandbox started is checked against ``max_workspace_growth``:
+over it, every process the sandbox's commands started is stopped and the result says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import threading
 import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -43,12 +43,15 @@ from claude_like.sandbox.base import (
     ExecResult,
     Sandbox,
     SandboxError,
+    WorkspaceFiles,
 )
+from claude_like.sandbox.confined import write_replacing
 from claude_like.sandbox.docker_container import Container, ContainerDiedError, ContainerSpec
-from claude_like.sandbox.docker_files import BeneathFiles, disk_usage
 from claude_like.sandbox.docker_image import DEFAULT_IMAGE
 from claude_like.sandbox.docker_programs import Programs
-from claude_like.sandbox.shell import OutputCapture
+from claude_like.sandbox.local import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_WORKSPACE_GROWTH
+from claude_like.sandbox.local_disk import GrowthGuard
+from claude_like.sandbox.shell import MAX_SESSIONS, OutputCapture
 
 if TYPE_CHECKING:
     import docker
@@ -71,14 +74,14 @@ def _parse_user(user: str | int) -> tuple[int, int]:
     return uid, gid
 
 
-class DockerSandbox(BeneathFiles, Sandbox):
+class DockerSandbox(WorkspaceFiles, Sandbox):
     """Runs tools in a container that sees only ``workspace`` (mounted at ``root``).
 
     ``name`` lets a later sandbox reattach to the same container (``keep=True`` leaves it
     running after ``close()`` for that). ``auto_build=True`` builds a missing image with
     ``sandbox/build.sh`` instead of raising ImageMissingError. ``client`` is a docker SDK
-    client (default: from the environment). ``disk_limit_mb=None`` turns the workspace
-    growth check off.
+    client (default: from the environment). ``max_file_size`` (bytes, 0: none) and
+    ``max_workspace_growth`` (bytes, None: none) mean what they mean for LocalSandbox.
     """
 
     def __init__(
@@ -93,7 +96,9 @@ class DockerSandbox(BeneathFiles, Sandbox):
         cpus: float = 1.0,
         pids_limit: int = 256,
         scratch_mb: int = 512,
-        disk_limit_mb: int | None = 1024,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        max_workspace_growth: int | None = DEFAULT_MAX_WORKSPACE_GROWTH,
+        max_sessions: int = MAX_SESSIONS,
         read_only: bool = True,
         user: str | int | None = None,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
@@ -105,9 +110,10 @@ class DockerSandbox(BeneathFiles, Sandbox):
     ) -> None:
         if not root.startswith("/") or root == "/":
             raise SandboxError(f"root must be an absolute folder other than /, got {root!r}")
-        BeneathFiles.__init__(self, workspace, root)
+        WorkspaceFiles.__init__(self, workspace, root)
+        st = self.host_dir.stat()
+        self.owner = (st.st_uid, st.st_gid)  # what the host creates here is the owner's
         uid, gid = self.owner if user is None else _parse_user(user)
-        self.disk_limit_mb = disk_limit_mb
         self._box = Container(
             ContainerSpec(
                 image=image,
@@ -121,7 +127,7 @@ class DockerSandbox(BeneathFiles, Sandbox):
                 cpus=cpus,
                 pids_limit=pids_limit,
                 scratch_mb=scratch_mb,
-                file_size_mb=disk_limit_mb,
+                max_file_size=max_file_size,
                 read_only=read_only,
                 env=dict(env or {}),
             ),
@@ -129,9 +135,12 @@ class DockerSandbox(BeneathFiles, Sandbox):
             keep=keep,
             auto_build=auto_build,
         )
-        self._programs = Programs(self._box, output_limit, default_timeout)
-        self._baseline: int | None = None
-        self._disk_lock = threading.Lock()
+        self._programs = Programs(self._box, output_limit, default_timeout, max_sessions)
+        self._guard = (
+            GrowthGuard([str(self.host_dir)], max_workspace_growth)
+            if max_workspace_growth is not None
+            else None
+        )
         self._closed = False
         self._finalizer = weakref.finalize(self, self._box.close)
 
@@ -143,10 +152,6 @@ class DockerSandbox(BeneathFiles, Sandbox):
     @property
     def image(self) -> str:
         return self._box.spec.image
-
-    @property
-    def uid(self) -> int:
-        return self._box.spec.uid
 
     @property
     def user(self) -> str:
@@ -165,31 +170,51 @@ class DockerSandbox(BeneathFiles, Sandbox):
     def execute(
         self, command: str, timeout: float | None = None, *, session: str = DEFAULT_SESSION
     ) -> ExecResult:
-        if self._closed:
-            raise SandboxError("this sandbox is closed")
-        self._measure_baseline()
+        """Run ``command`` in shell ``session``; ``timeout`` in seconds."""
+        self._check_open()
         result = self._programs.execute(command, timeout, session)
-        return self._check_disk(result)
+        problem = self._guard.check() if self._guard is not None else None
+        if problem is None:
+            return result
+        self._programs.stop_everything()
+        note = f"{problem}; every process the commands started was stopped"
+        return replace(result, note=f"{result.note}; {note}" if result.note else note)
 
     def run_program(
         self, argv: list[str], timeout: float, *, output_limit: int = DEFAULT_OUTPUT_LIMIT
     ) -> ExecResult:
-        if self._closed:
-            raise SandboxError("this sandbox is closed")
+        self._check_open()
         if not argv:
             raise SandboxError("run_program needs a program to run")
-        capture = OutputCapture(output_limit)
-        return self._programs.run(argv, timeout, capture)
+        return self._programs.run(argv, timeout, OutputCapture(output_limit))
 
     def close_session(self, session: str) -> None:
         self._programs.close_session(session)
 
-    def close(self) -> None:
-        """Remove the container (unless ``keep``) and stop every shell. Idempotent.
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """As WorkspaceFiles does, but a replaced file keeps its owner and group, and a new
+        one is the workspace owner's (when this process may chown)."""
+        if self._guard is not None and (problem := self._guard.check(len(data))):
+            raise SandboxError(f"{path} was not written: {problem}")
+        with self._locate(path, make_dirs=True) as loc:
+            if loc.name == ".":
+                raise IsADirectoryError(f"{path} is a directory")
+            owner = self.owner
+            with contextlib.suppress(FileNotFoundError):
+                st = loc.lstat()
+                owner = (st.st_uid, st.st_gid)
+            if os.geteuid() != 0:
+                owner = None  # not ours to give away
+            try:
+                write_replacing(loc.dir_fd, loc.name, data, owner=owner)
+            except IsADirectoryError:
+                raise IsADirectoryError(f"{path} is a directory") from None
+            except OSError as exc:
+                raise self._os_error(path, exc) from None
 
-        The container goes first: a command still running in another thread then ends at
-        once instead of holding ``close()`` until its timeout.
-        """
+    def close(self) -> None:
+        """Remove the container (unless ``keep``) and stop every shell. Idempotent; never
+        waits for a running command (the container goes first, so it ends at once)."""
         if self._closed:
             return
         self._closed = True
@@ -200,26 +225,9 @@ class DockerSandbox(BeneathFiles, Sandbox):
             self._finalizer()
             self._programs.close_all()
 
-    # -- disk ----------------------------------------------------------------------------------
-    def _measure_baseline(self) -> None:
-        if self.disk_limit_mb is not None and self._baseline is None:
-            with self._disk_lock:
-                if self._baseline is None:
-                    self._baseline = disk_usage(self.host_dir)
-
-    def _check_disk(self, result: ExecResult) -> ExecResult:
-        if self.disk_limit_mb is None or self._baseline is None:
-            return result
-        grown = disk_usage(self.host_dir) - self._baseline
-        if grown <= self.disk_limit_mb << 20:
-            return result
-        self._programs.stop_everything()
-        note = (
-            f"disk limit: the workspace grew by {grown / (1 << 20):.1f} MB since the sandbox "
-            f"started, over its limit of {self.disk_limit_mb} MB (disk_limit_mb); every "
-            "process the commands started was stopped. Delete files you made to go on."
-        )
-        return replace(result, note="; ".join(n for n in (result.note, note) if n))
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("this sandbox is closed")
 
     def __repr__(self) -> str:
         return f"DockerSandbox({str(self.host_dir)!r}, image={self.image!r}, name={self.name!r})"

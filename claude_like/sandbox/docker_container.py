@@ -74,7 +74,7 @@ class ContainerSpec:
     cpus: float = 1.0
     pids_limit: int = 256
     scratch_mb: int = 512
-    file_size_mb: int | None = None
+    max_file_size: int = 0
     read_only: bool = True
     env: dict[str, str] = field(default_factory=dict)
 
@@ -87,8 +87,8 @@ class ContainerSpec:
 
         nofile, pids = file_limits(self.pids_limit)
         ulimits = [Ulimit(name="nofile", soft=nofile, hard=nofile)]
-        if self.file_size_mb:
-            size = self.file_size_mb << 20
+        if self.max_file_size > 0:
+            size = self.max_file_size
             ulimits.append(Ulimit(name="fsize", soft=size, hard=size))
         tmpfs = f"rw,nosuid,nodev,size={self.scratch_mb}m"
         return dict(

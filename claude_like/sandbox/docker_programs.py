@@ -1,5 +1,6 @@
 """The programs a DockerSandbox runs in its container: one persistent shell per session
-name, and one-off programs (``run_program``), each under its own launcher.
+name (a :class:`~claude_like.sandbox.shell.ShellPool`), and one-off programs
+(``run_program``), each under its own launcher.
 
 A timeout interrupts a shell's command and kills everything else its launcher holds
 (background jobs, ``nohup``, ``setsid``); closing a session kills its whole tree. A shell
@@ -10,63 +11,60 @@ another process's) and restarted in the new container.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import signal
-import threading
 from dataclasses import dataclass, replace
 
 from claude_like.sandbox.base import MAX_COMMAND_TIMEOUT, ExecResult, SandboxError
 from claude_like.sandbox.docker_container import Container, ContainerDiedError
 from claude_like.sandbox.docker_image import DockerUnavailableError, connect
 from claude_like.sandbox.docker_shell import DockerShellProcess, ExecStream, collect
-from claude_like.sandbox.shell import OutputCapture, ShellSession
+from claude_like.sandbox.shell import OutputCapture, ShellPool, ShellSession
 
 INTERRUPT, STOP = int(signal.SIGUSR1), int(signal.SIGUSR2)
 
 
 @dataclass
-class _Session:
-    shell: ShellSession
+class _Shell:
+    """What a session's shell runs as: its process and the container it lives in."""
+
     proc: DockerShellProcess | None = None
     container_id: str = ""
 
 
 class Programs:
-    """Shells by session name, and one-off programs, in one sandbox's container."""
+    """Shells by session name (a :class:`ShellPool`), and one-off programs, in one
+    sandbox's container."""
 
-    def __init__(self, box: Container, output_limit: int, default_timeout: float) -> None:
+    def __init__(
+        self, box: Container, output_limit: int, default_timeout: float, max_sessions: int
+    ) -> None:
         self._box = box
         self._output_limit = output_limit
         self._default_timeout = default_timeout
-        self._sessions: dict[str, _Session] = {}
-        self._lock = threading.Lock()
+        self._shells: dict[str, _Shell] = {}
+        self.pool = ShellPool(self._new_session, max_sessions=max_sessions)
 
     # -- shells --------------------------------------------------------------------------------
-    def _session(self, name: str) -> _Session:
-        with self._lock:
-            s = self._sessions.get(name)
-            if s is None:
-                tag = hashlib.sha1(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-                s = _Session(shell=None)  # type: ignore[arg-type]  # set just below
-                s.shell = ShellSession(
-                    lambda: self._spawn(s),
-                    lambda _pid: self._signal(s, INTERRUPT),
-                    cwd=self._box.spec.root,
-                    state_file=f"/tmp/.claude-like-exports-{tag}.sh",
-                    output_limit=self._output_limit,
-                    default_timeout=self._default_timeout,
-                )
-                self._sessions[name] = s
-            return s
+    def _new_session(self, name: str) -> ShellSession:
+        shell = self._shells[name] = _Shell()
+        return ShellSession(
+            lambda: self._spawn(shell),
+            lambda _pid: self._signal(shell, INTERRUPT),
+            cwd=self._box.spec.root,
+            output_limit=self._output_limit,
+            default_timeout=self._default_timeout,
+        )
 
     def execute(self, command: str, timeout: float | None, session: str) -> ExecResult:
-        s = self._session(session)
+        session_shell = self.pool.get(session)
+        shell = self._shells[session]
         self._box.notes.clear()
-        if s.proc is not None and not s.proc.alive():
+        if shell.proc is not None and not shell.proc.alive():
             # The container died or was removed since the last command: start afresh
-            # before sending this one, so that it runs.
-            self._drop(s)
-        result = s.shell.run(command, timeout)
+            # before sending this one, so that it runs (no kill: its pids mean nothing now).
+            shell.container_id = ""
+            session_shell.close()
+        result = session_shell.run(command, timeout)
         if self._box.notes:
             notes = list(self._box.notes)
             # The shell's own "exports restored" is wrong after a new container.
@@ -75,16 +73,9 @@ class Programs:
             result = replace(result, note="; ".join(notes))
         return result
 
-    def _drop(self, s: _Session) -> None:
-        """Forget a shell whose container is gone, sending no kill."""
-        s.container_id = ""
-        with contextlib.suppress(Exception):
-            s.shell.close()
-        s.proc = None
-
-    def _signal(self, s: _Session, sig: int) -> None:
-        proc = s.proc
-        if proc is not None and s.container_id and self._current_id() == s.container_id:
+    def _signal(self, shell: _Shell, sig: int) -> None:
+        proc = shell.proc
+        if proc is not None and shell.container_id and self._current_id() == shell.container_id:
             self._box.signal_launcher(proc.launcher, sig)
 
     def _current_id(self) -> str:
@@ -92,29 +83,19 @@ class Programs:
         return c.id if c is not None else ""
 
     def close_session(self, name: str) -> None:
-        with self._lock:
-            s = self._sessions.pop(name, None)
-        if s is not None:
-            with contextlib.suppress(Exception):
-                s.shell.close()
+        self.pool.close(name)
+        self._shells.pop(name, None)
 
     def close_all(self) -> None:
-        with self._lock:
-            sessions = list(self._sessions.values())
-            self._sessions.clear()
-        for s in sessions:
-            with contextlib.suppress(Exception):
-                s.shell.close()
+        self.pool.close_all()
 
     def stop_everything(self) -> None:
         """Kill every process the commands started (the shells stay)."""
-        with self._lock:
-            sessions = list(self._sessions.values())
-        for s in sessions:
-            self._signal(s, INTERRUPT)
+        for session_shell in self.pool.sessions():
+            session_shell.stop_jobs()
         self._box.signal_launcher(0, INTERRUPT)  # and whatever escaped its launcher
 
-    def _spawn(self, s: _Session) -> DockerShellProcess:
+    def _spawn(self, shell: _Shell) -> DockerShellProcess:
         from docker.errors import APIError
 
         with self._engine_errors():
@@ -126,7 +107,7 @@ class Programs:
                         c.id,
                         user=self._box.spec.user,
                         workdir=self._box.spec.root,
-                        on_kill=lambda _launcher: self._signal(s, STOP),
+                        on_kill=lambda _launcher: self._signal(shell, STOP),
                     )
                 except (APIError, SandboxError, OSError) as exc:
                     if attempt == 1:
@@ -141,7 +122,7 @@ class Programs:
                         )
                         self._box.discard()
                     continue  # ensure() notes a death and recreates the container
-                s.proc, s.container_id = proc, c.id
+                shell.proc, shell.container_id = proc, c.id
                 return proc
         raise AssertionError("unreachable")
 
