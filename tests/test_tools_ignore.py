@@ -44,6 +44,27 @@ def test_double_star_and_escapes():
     assert not rules.ignored("a/gen/x.py", False)
 
 
+@pytest.mark.parametrize(
+    ("lines", "path", "is_dir", "expected"),
+    [
+        (["*.tmp", "!important.tmp"], "a/important.tmp", False, False),
+        (["*.tmp", "!important.tmp", "important.tmp"], "important.tmp", False, True),
+        (["logs/"], "logs", False, False),  # a file named like the folder
+        (["logs/"], "logs/today.txt", False, True),  # inside an ignored folder
+        (["build/", "!build/keep.py"], "build/keep.py", False, True),  # git: no re-include
+        (["doc/**/*.pdf"], "doc/a/b/x.pdf", False, True),
+        (["doc/**/*.pdf"], "src/doc/x.pdf", False, False),
+        (["a/**/b"], "a/b", True, True),
+        (["/*.txt"], "x.txt", False, True),
+        (["/*.txt"], "d/x.txt", False, False),
+        (["cache?"], "cache1", True, True),
+        (["[Bb]in/"], "src/Bin", True, True),
+    ],
+)
+def test_negation_and_folder_patterns(lines, path, is_dir, expected):
+    assert IgnoreRules(lines).ignored(path, is_dir) is expected
+
+
 @pytest.fixture
 def project(sandbox):
     files = {
@@ -78,6 +99,23 @@ def test_searching_inside_an_ignored_folder_works(project, ok):
 
 def test_an_ignored_file_given_as_path_is_searched(project, ok):
     assert "run.log" in ok("Grep", pattern="TOKEN", path="run.log")
+
+
+def test_glob_follows_negation_and_nested_folders(sandbox, ok):
+    files = {
+        ".gitignore": "*.tmp\n!keep.tmp\nout/\n",
+        "a.tmp": "",
+        "keep.tmp": "",
+        "src/out/gen.py": "",
+        "src/main.py": "",
+    }
+    for path, text in files.items():
+        sandbox.write_bytes(path, text.encode())
+    assert sorted(ok("Glob", pattern="**/*").splitlines()) == [
+        ".gitignore",
+        "keep.tmp",
+        "src/main.py",
+    ]
 
 
 def test_read_and_ls_ignore_nothing(project, ok):

@@ -87,6 +87,8 @@ def rg_argv(
         argv += ["--glob", f"!{name}/"]
     for folder in hidden:
         argv += ["--glob", f"!/{folder}/"]
+        if target == folder or target.startswith(folder + "/"):
+            argv.append("--no-ignore-vcs")  # its own .gitignore ("*") hides it from git only
     argv += ["--regexp", opts.pattern, "--"]
     if target:
         argv.append(target)

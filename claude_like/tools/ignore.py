@@ -18,6 +18,18 @@ import pathspec
 
 from claude_like.sandbox.base import FileInfo, Sandbox, SandboxError
 
+
+def _git_style() -> str:
+    """git's pattern syntax: ``gitignore`` in pathspec 1.x, ``gitwildmatch`` before."""
+    try:
+        pathspec.util.lookup_pattern("gitignore")
+    except KeyError:
+        return "gitwildmatch"
+    return "gitignore"
+
+
+_STYLE = _git_style()
+
 GITIGNORE_LIMIT = 1_000_000
 """A bigger ``.gitignore`` is not a real one: it is not read."""
 
@@ -26,7 +38,7 @@ class IgnoreRules:
     """Decides whether a workspace-relative path is ignored."""
 
     def __init__(self, lines: Iterable[str] = ()) -> None:
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", lines)
+        spec = pathspec.PathSpec.from_lines(_STYLE, lines)
         self._patterns = [p for p in spec.patterns if p.include is not None and p.regex]
         self._hidden: set[str] = set()
 
