@@ -44,13 +44,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from claude_like import ClaudeLikeAgent
 from claude_like.context.accounting import is_context_overflow, overflow_tokens
 from claude_like.events import Compacted
 from claude_like.models import make_chat_model
+from claude_like.models.forced_choice import force_tool_choice
 from claude_like.models.llama_server import ManagedLlamaServer
 from claude_like.models.tokens import CHARS_PER_TOKEN
 
@@ -101,19 +101,6 @@ def produced_chars(output: str, workspace: Path) -> int:
     match = SAVED.search(output)
     saved = workspace / match.group(1) if match else None
     return saved.stat().st_size if saved is not None and saved.is_file() else len(output)
-
-
-def force_tool_calls(model: BaseChatModel, choice: str = FORCED_CHOICE) -> BaseChatModel:
-    """The same model (same settings, same ``ModelInfo``) whose ``bind_tools`` always asks
-    for ``tool_choice=choice``: the planner binds tools itself, without a tool choice."""
-    base = type(model)
-
-    class Forced(base):  # type: ignore[valid-type, misc]
-        def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Any:
-            return super().bind_tools(tools, tool_choice=choice, **kwargs)
-
-    Forced.__name__ = Forced.__qualname__ = f"Forced{base.__name__}"
-    return Forced(**{name: getattr(model, name) for name in model.model_fields_set})
 
 
 @dataclass
@@ -252,7 +239,8 @@ def run_session(route: str, base_url: str, *, compaction: bool, turns: int, ctx:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="long-session-") as tmp:
         make_workspace(Path(tmp), files, lines)
-        with ClaudeLikeAgent(force_tool_calls(model), workspace=tmp, max_turns=per_request,
+        forced = force_tool_choice(model, FORCED_CHOICE)
+        with ClaudeLikeAgent(forced, workspace=tmp, max_turns=per_request,
                              compaction=compaction, context_window=ctx) as agent:
             config = {"configurable": {"thread_id": agent.thread_id},
                       "recursion_limit": 2 * per_request + 10}
