@@ -8,6 +8,7 @@ import os
 import select
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ from claude_like.sandbox.processes import (
     signal_process,
 )
 from claude_like.sandbox.shell import ShellSession
+
+EXIT_POLL = 0.25
+"""Seconds between checks that the shell is still alive while it prints nothing."""
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -84,8 +88,7 @@ class LocalShellProcess:
                 return b""
             self._reading = True
         try:
-            ready, _, _ = select.select([self._fd], [], [], max(timeout, 0.0))
-            return os.read(self._fd, 65536) if ready else None
+            return self._read_or_exit(timeout)
         except (OSError, ValueError):
             return b""
         finally:
@@ -93,6 +96,29 @@ class LocalShellProcess:
                 self._reading = False
                 if self._dead:
                     self._close_streams()
+
+    def _read_or_exit(self, timeout: float) -> bytes | None:
+        """Wait in short slices: when the shell has exited while a background job it left
+        holds the pipe open, the stream never ends, so its exit counts as the end."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([self._fd], [], [], min(max(left, 0.0), EXIT_POLL))
+            if ready:
+                return os.read(self._fd, 65536)
+            if self._exited():
+                return b""
+            if left <= EXIT_POLL:
+                return None
+
+    def _exited(self) -> bool:
+        """True once the shell has exited (checked without reaping it, so its pid stays
+        its own until :meth:`kill`)."""
+        try:
+            info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
 
     def kill_children(self) -> None:
         """Interrupt the shell (SIGUSR1: it abandons the rest of the command line) and kill

@@ -58,8 +58,12 @@ session (used inside containers, where the host's process helpers cannot reach).
 SHELL_SETUP = (
     "__cl_run() { eval \"$__cl_cmd\"; }\n"
     "trap 'return 124 2>/dev/null' USR1\n"
+    "exec 2>/dev/null\n"
 )
-"""Commands run inside ``__cl_run``; the USR1 trap returns from it, abandoning the rest."""
+"""Commands run inside ``__cl_run``; the USR1 trap returns from it, abandoning the rest.
+The shell's own stderr goes nowhere: a command's stderr is redirected to its output, and
+what is left are notices about background jobs ("Killed ..."), which would otherwise
+show up in the next command's output."""
 
 STOPPED_NOTE = "the command was stopped because its shell session was closed"
 
@@ -157,8 +161,6 @@ class ShellSession:
         self._closes += 1
         proc = self._proc
         if proc is not None:
-            with contextlib.suppress(Exception):
-                self._kill_session(self._pid)
             proc.kill()
         if self._lock.acquire(blocking=False):
             self._proc = None
@@ -248,6 +250,8 @@ class ShellSession:
                 raise ShellDiedError(stream.rest())
             record = stream.feed(chunk)
             if record is not None:
+                if self._closes != closes:  # closed meanwhile: the shell was killed
+                    raise ShellDiedError(stream.capture.text())
                 return self._finish(stream, record, timed_out)
 
     def _finish(
