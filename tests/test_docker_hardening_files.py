@@ -73,6 +73,7 @@ def test_ownership_is_never_changed_and_new_files_are_the_owners(
         assert r.ok, r.output
         sb.write_bytes("theirs.txt", b"rewritten\n")
         sb.write_bytes("new/dir/file.txt", b"from the host\n")
+        sb.write_bytes("roots.txt", b"rewritten by the host\n")  # keeps its owner too
         assert not sb.execute("echo x >> roots.txt").ok  # not the container's to change
     made = ("made", "made/deeper/in.txt", "new", "new/dir", "new/dir/file.txt")
     for p in (*made, "theirs.txt", "."):
