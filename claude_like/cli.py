@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from claude_like.budget import clip_end
 from claude_like.events import (
     Compacted,
     ContextUsage,
@@ -18,6 +19,7 @@ from claude_like.events import (
     ToolFinished,
     ToolStarted,
 )
+from claude_like.text_safety import visible
 
 app = typer.Typer(add_completion=False, help="A Claude-Code-style coding agent for any model.")
 err = Console(stderr=True, highlight=False)
@@ -26,14 +28,19 @@ out = Console(highlight=False)
 EXIT_CODES = {"done": 0, "error": 1, "max_turns": 2}
 
 
+def _safe(text: str) -> str:
+    """Model or tool text as the terminal may print it: control sequences shown as
+    escapes (never obeyed: a title change, a reset, hidden text), rich markup escaped."""
+    return escape(visible(text))
+
+
 def _short(args: dict, limit: int = 80) -> str:
-    text = json.dumps(args, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip_end(json.dumps(args, ensure_ascii=False, default=str), limit)
 
 
 def _first_line(text: str, limit: int = 100) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return clip_end(line, limit)
 
 
 @app.command()
@@ -62,24 +69,24 @@ def run(
             context_window=context_window,
         )
     except Exception as exc:  # setup problems deserve a readable message, not a traceback
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err.print(f"[bold red]error:[/] {_safe(str(exc))}")
         raise typer.Exit(1) from exc
     code = 0
     in_text = False
     with agent:
         for event in agent.stream(task):
             if isinstance(event, TextDelta):
-                out.print(escape(event.text), end="")
+                out.print(_safe(event.text), end="")
                 in_text = True
                 continue
             if in_text:
                 out.print()
                 in_text = False
             if isinstance(event, ToolStarted):
-                err.print(f"[cyan]● {event.name}[/]({escape(_short(event.args))})")
+                err.print(f"[cyan]● {_safe(event.name)}[/]({_safe(_short(event.args))})")
             elif isinstance(event, ToolFinished):
                 mark = "[green]✓[/]" if event.ok else "[red]✗[/]"
-                err.print(f"  {mark} {escape(_first_line(event.output))}")
+                err.print(f"  {mark} {_safe(_first_line(event.output))}")
             elif isinstance(event, ContextUsage) and event.warning:
                 err.print(f"[yellow]context {event.share:.0%} full[/] [dim]({event.tokens:,} of "
                           f"{event.window:,} tokens)[/]")
@@ -96,7 +103,7 @@ def run(
                     "tokens[/]"
                 )
                 if result.stop_reason == "error":
-                    err.print(f"[bold red]error:[/] {escape(result.error)}")
+                    err.print(f"[bold red]error:[/] {_safe(result.error)}")
                 elif result.stop_reason == "max_turns":
                     err.print(f"[yellow]stopped at the turn limit ({max_turns})[/]")
                 code = EXIT_CODES.get(result.stop_reason, 1)

@@ -3,33 +3,35 @@
 For each call: validate (known tool, well-formed arguments, not a loop of identical
 calls) ─► run (read-only calls of one turn concurrently, the others in order) ─► budget
 the output. Failures never escape: they go back to the model as error results that say
-what to fix.
+what to fix. Tools run on the node's own bounded thread pool, in the sync and the async
+path alike (not on asyncio's default executor); :meth:`ToolNode.close` (or garbage
+collection) shuts it down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
-from langchain_core.tools import BaseTool
+from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.errors import GraphBubbleUp
 from pydantic import BaseModel, ValidationError
 
-from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT, clip_middle
+from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT, clip_end, clip_middle
 from claude_like.context.offload import ResultStore
 from claude_like.events import stream_writer
 from claude_like.models.tokens import CHARS_PER_TOKEN
+from claude_like.repeat_guard import DEFAULT_REPEAT_LIMIT, repeat_refusal
 from claude_like.state import AgentState
-
-DEFAULT_REPEAT_LIMIT = 3
-"""The same call (name and arguments) this many turns in a row is refused."""
+from claude_like.text_safety import visible
+from claude_like.tools.base import ClaudeLikeTool, format_validation_error
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -39,9 +41,17 @@ def is_read_only(tool: BaseTool) -> bool:
     return bool(getattr(tool, "read_only", False))
 
 
+def _has_own_coroutine(tool: BaseTool) -> bool:
+    """True for tools that are async by nature (awaited as they are); the others are
+    synchronous and run on the node's pool."""
+    if isinstance(tool, StructuredTool):
+        return tool.coroutine is not None
+    return not isinstance(tool, ClaudeLikeTool) and type(tool)._arun is not BaseTool._arun
+
+
 def _error(call: ToolCall, text: str) -> ToolMessage:
     return ToolMessage(
-        content=f"Error: {text}",
+        content=visible(f"Error: {text}"),
         name=call["name"],
         tool_call_id=call["id"] or "",
         status="error",
@@ -55,33 +65,11 @@ def _schema_hint(tool: BaseTool) -> str:
 
 
 def _validation_message(tool: BaseTool, exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ())) or "(arguments)"
-        problems.append(f"- {where}: {err.get('msg')}")
-    return (
-        f"invalid arguments for {tool.name}:\n"
-        + "\n".join(problems)
-        + f"\nCall it again with arguments that match {_schema_hint(tool)}."
+    return format_validation_error(
+        exc,
+        heading=f"invalid arguments for {tool.name}:",
+        advice=f"Call it again with arguments that match {_schema_hint(tool)}.",
     )
-
-
-def _same_call_streak(messages: Sequence[AnyMessage], call: ToolCall) -> int:
-    """How many of the latest assistant turns, in a row, made this exact call."""
-    key = (call["name"], json.dumps(call["args"], sort_keys=True, default=str))
-    streak = 0
-    for msg in reversed(messages):
-        if isinstance(msg, HumanMessage):
-            break
-        if not isinstance(msg, AIMessage):
-            continue
-        keys = {
-            (c["name"], json.dumps(c["args"], sort_keys=True, default=str)) for c in msg.tool_calls
-        }
-        if key not in keys:
-            break
-        streak += 1
-    return streak
 
 
 class ToolNode:
@@ -109,6 +97,17 @@ class ToolNode:
         )
         self.repeat_limit = repeat_limit
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cl-tool")
+        # Shuts the pool down on close() or when the node is collected, whichever is first.
+        self._release = weakref.finalize(self, _shut_down, self._pool)
+
+    def close(self) -> None:
+        """Stop the pool's threads (running calls finish; queued ones are cancelled).
+        Idempotent; the node must not be used afterwards."""
+        self._release()
+
+    @property
+    def closed(self) -> bool:
+        return not self._release.alive
 
     # -- checks ---------------------------------------------------------------------------
     def _check(self, call: ToolCall, messages: Sequence[AnyMessage]) -> ToolMessage | None:
@@ -126,14 +125,13 @@ class ToolNode:
             except ValidationError as exc:
                 return _error(call, _validation_message(tool, exc))
         # The AIMessage holding this call is already in ``messages``.
-        if _same_call_streak(messages, call) >= self.repeat_limit:
-            return _error(
-                call,
-                f"you have made this exact {call['name']} call {self.repeat_limit} times in a "
-                "row; its result will not change. Use what you already have, try a different "
-                "approach, or give your final answer.",
-            )
-        return None
+        refusal = repeat_refusal(messages, call, self.repeat_limit, self._changes)
+        return None if refusal is None else _error(call, refusal)
+
+    def _changes(self, name: str) -> bool:
+        """Whether a successful call of tool ``name`` may have changed something."""
+        tool = self.tools.get(name)
+        return tool is None or not is_read_only(tool)
 
     def _invalid(self, ai: AIMessage) -> list[ToolMessage]:
         out = []
@@ -145,7 +143,8 @@ class ToolNode:
                 _error(
                     call,
                     f"your call's arguments were not valid JSON ({bad.get('error') or 'parse'}"
-                    f" error): {str(bad.get('args'))[:200]!r}. Send one JSON object.{hint}",
+                    f" error): {clip_end(str(bad.get('args')), 200)!r}. Send one JSON "
+                    f"object.{hint}",
                 )
             )
         return out
@@ -157,6 +156,7 @@ class ToolNode:
         else:
             msg = ToolMessage(content=str(result), name=call["name"], tool_call_id=call["id"] or "")
         if isinstance(msg.content, str):
+            msg.content = visible(msg.content)
             if self.results is None:
                 msg.content = clip_middle(msg.content, self.output_limit)
             else:
@@ -182,8 +182,14 @@ class ToolNode:
         return self._finish(call, result)
 
     async def _arun_one(self, call: ToolCall, config: RunnableConfig) -> ToolMessage:
+        tool = self.tools[call["name"]]
+        if not _has_own_coroutine(tool):
+            # A synchronous tool: on our bounded pool, never asyncio's default executor.
+            loop = asyncio.get_running_loop()
+            run = contextvars.copy_context().run
+            return await loop.run_in_executor(self._pool, run, self._run_one, call, config)
         try:
-            result = await self.tools[call["name"]].ainvoke({**call, "type": "tool_call"}, config)
+            result = await tool.ainvoke({**call, "type": "tool_call"}, config)
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -256,6 +262,10 @@ class ToolNode:
                 done[call["id"] or ""] = msg
                 emit(_end_event(msg))
         return self._ordered(state, invalid, done)
+
+
+def _shut_down(pool: ThreadPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _emit_refused(

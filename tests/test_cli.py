@@ -69,3 +69,17 @@ def test_cli_prints_context_warnings_and_compactions(tmp_path, monkeypatch):
     assert "context " in result.output and "% full" in result.output
     assert "of 4,096 tokens" in result.output
     assert "context compacted (clear" in result.output and " tokens)" in result.output
+
+
+def test_cli_never_prints_raw_control_sequences(tmp_path, scripted):
+    (tmp_path / "evil.txt").write_bytes(b"\x1b]0;owned\x07\x1bc\x1b[8mhidden\n")
+    scripted(
+        say("Reading \x1b[2J it.", tool_call("Read", {"file_path": "evil.txt"})),
+        say("It says \x1b]0;title\x07 that."),
+    )
+    result = CliRunner().invoke(app, ["read it", "--workspace", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert r"\x1b]0;owned\x07\x1bc\x1b[8mhidden" in result.output  # the tool's first line
+    assert r"Reading \x1b[2J it." in result.output
+    assert r"It says \x1b]0;title\x07 that." in result.output
