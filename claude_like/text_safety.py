@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["visible"]
+__all__ = ["unescape_bytes", "visible"]
 
 _UNSAFE = re.compile(
     "\r\n"  # a Windows line end: a plain newline (only a lone CR is a control)
@@ -42,3 +42,18 @@ def visible(text: str) -> str:
     if not _UNSAFE.search(text):
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+_BYTE_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})")
+
+
+def unescape_bytes(text: str) -> str:
+    """The inverse of :func:`visible` for ``\\xNN`` escapes, so a name the model copies
+    from a listing (``caf\\xe9.txt``) finds the file: bytes 0x80-0xff become the
+    surrogates Python uses for them in file names, lower ones the control character."""
+
+    def _byte(m: re.Match[str]) -> str:
+        code = int(m.group(1), 16)
+        return chr(0xDC00 + code) if code >= 0x80 else chr(code)
+
+    return _BYTE_ESCAPE.sub(_byte, text)

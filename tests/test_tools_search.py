@@ -302,3 +302,14 @@ def test_names_that_are_not_utf8_are_shown_escaped(sandbox, ok):
     assert grep.splitlines()[0] == "Found 1 file"
     for out in (glob, ls, grep):
         out.encode("utf-8")  # no surrogate left to break the next model request
+
+
+def test_a_name_shown_escaped_can_be_used_as_shown(sandbox, ok):
+    res = sandbox.execute("printf 'caf\\xe9\\n' > $'caf\\xe9.txt'")
+    assert res.ok, res.output
+    name = ok("Glob", pattern="*.txt")
+    assert name == "caf\\xe9.txt"
+    assert ok("Read", file_path=name) == "     1\tcaf\xe9"
+    ok("Edit", file_path=name, old_string="caf\xe9", new_string="cafe")
+    assert ok("Grep", pattern="cafe", path=name, output_mode="count").startswith("1 matching")
+    assert sandbox.read_bytes(sandbox.resolve(name.replace("\\xe9", "\udce9"))) == b"cafe\n"

@@ -31,7 +31,7 @@ from claude_like.sandbox.base import (
     Sandbox,
     SandboxError,
 )
-from claude_like.text_safety import visible
+from claude_like.text_safety import unescape_bytes, visible
 from claude_like.tools.read_record import DEFAULT_THREAD, ReadRecord, thread_key
 from claude_like.tools.text_codec import DecodedText, decode, is_binary
 
@@ -175,7 +175,18 @@ class ClaudeLikeTool(BaseTool):
 
     # -- helpers shared by the tools ---------------------------------------------------
     def resolve(self, path: str) -> str:
-        return self.sandbox.resolve(path)
+        """The sandbox path; a name shown escaped (``caf\\xe9.txt``, as listings show
+        names that are not UTF-8) finds the file when no file has the literal name."""
+        resolved = self.sandbox.resolve(path)
+        if "\\x" in path and self.sandbox.stat(resolved) is None:
+            raw = unescape_bytes(path)
+            try:
+                candidate = self.sandbox.resolve(raw) if raw != path else resolved
+                if self.sandbox.stat(candidate) is not None:
+                    return candidate
+            except (SandboxError, OSError):
+                pass  # e.g. an escaped NUL: the literal name stands
+        return resolved
 
     @property
     def scratch_path(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 
@@ -52,14 +51,11 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 class GlobMatcher:
-    """Matches relative paths against a glob with braces; a pattern without ``/`` also
-    matches by base name when ``basename_only`` (as ``rg --glob '*.py'`` does)."""
+    """Matches relative paths against a glob with braces."""
 
-    def __init__(self, pattern: str, *, basename_only: bool = False) -> None:
+    def __init__(self, pattern: str) -> None:
         self.pattern = pattern
-        self.by_name = basename_only and "/" not in pattern
         self.regexes = [glob_to_regex(p) for p in expand_braces(pattern)]
 
     def match(self, rel_path: str) -> bool:
-        target = posixpath.basename(rel_path) if self.by_name else rel_path
-        return any(r.match(target) for r in self.regexes)
+        return any(r.match(rel_path) for r in self.regexes)
