@@ -211,6 +211,8 @@ def test_run_program_runs_one_program_from_the_root(docker_sandbox: DockerSandbo
     assert docker_sandbox.run_program(["sh", "-c", 'echo "$PWD [$X]"'], 30).output == (
         "/workspace []\n"
     )
+    both = docker_sandbox.run_program(["sh", "-c", "echo a; echo b >&2; echo c"], 30)
+    assert both.output == "a\nb\nc\n"  # one stream, in the order written
     assert docker_sandbox.run_program(["sh", "-c", "exit 3"], 30).exit_code == 3
     assert docker_sandbox.run_program(["no-such-program"], 30).exit_code == 127
     big = docker_sandbox.run_program(["head", "-c", "100000", "/dev/zero"], 30, output_limit=1000)

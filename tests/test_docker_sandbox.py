@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import re
+import secrets
 import subprocess
 import sys
 import textwrap
@@ -123,7 +123,7 @@ def test_context_manager_removes_the_container(docker_client, workspace: Path) -
 
 @pytest.mark.docker
 def test_interpreter_exit_removes_the_container(docker_client, workspace: Path) -> None:
-    name = f"claude-like-atexit-{os.getpid()}"
+    name = f"claude-like-atexit-{secrets.token_hex(6)}"
     code = textwrap.dedent(
         f"""
         from claude_like.sandbox import DockerSandbox
@@ -156,7 +156,7 @@ def test_stdout_and_stderr_are_merged_and_exit_code_kept(docker_sandbox: DockerS
 
 @pytest.mark.docker
 def test_reattach_by_name(docker_client, workspace: Path) -> None:
-    name = f"claude-like-reattach-{os.getpid()}"
+    name = f"claude-like-reattach-{secrets.token_hex(6)}"
     first = DockerSandbox(workspace, name=name, keep=True, client=docker_client)
     try:
         first.execute("echo kept > /tmp/marker")
@@ -176,7 +176,7 @@ def test_reattach_by_name(docker_client, workspace: Path) -> None:
 def test_reattach_refuses_another_workspace(docker_client, tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    name = f"claude-like-other-{os.getpid()}"
+    name = f"claude-like-other-{secrets.token_hex(6)}"
     with DockerSandbox(tmp_path / "a", name=name, client=docker_client) as a:
         a.execute("true")
         with DockerSandbox(tmp_path / "b", name=name, client=docker_client) as b, \

@@ -203,6 +203,7 @@ def launch(argv: list[str]) -> int:
         os.read(gate_r, 1)  # the pid line goes out before anything the program prints
         os.close(gate_r)
         os.setsid()
+        os.dup2(1, 2)  # one stream: kept in the order written (Docker's two may reorder)
         for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         try:
