@@ -40,7 +40,9 @@ def test_growth_over_the_limit_is_reported_and_background_writers_are_stopped(wo
 
 
 def test_one_write_larger_than_the_limit_is_refused_before_it_lands(workspace):
-    with LocalSandbox(workspace, max_workspace_growth=MIB) as sb:
-        with pytest.raises(SandboxError, match="was not written"):
-            sb.write_bytes("big.bin", b"x" * (2 * MIB))
+    with (
+        LocalSandbox(workspace, max_workspace_growth=MIB) as sb,
+        pytest.raises(SandboxError, match="was not written"),
+    ):
+        sb.write_bytes("big.bin", b"x" * (2 * MIB))
     assert not (workspace / "big.bin").exists()
