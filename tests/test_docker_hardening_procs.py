@@ -52,6 +52,16 @@ def test_seccomp_program_is_well_formed(machine: str) -> None:
     assert len(prog) % 8 == 0 and len(prog) // 8 < 256  # jumps stay in reach
 
 
+def test_launcher_refuses_to_run_unfiltered_on_an_unknown_architecture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from claude_like.sandbox import docker_inside
+
+    monkeypatch.setattr(docker_inside.platform, "machine", lambda: "riscv64")
+    with pytest.raises(SystemExit, match="no seccomp table for the riscv64"):
+        docker_inside.install_seccomp()
+
+
 # -- open files ---------------------------------------------------------------------------
 
 

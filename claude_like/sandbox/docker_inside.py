@@ -116,7 +116,10 @@ def _libc():  # type: ignore[no-untyped-def]
 
 def install_seccomp() -> None:
     """Stack the filter on this process and everything it starts (needs no-new-privs)."""
-    program = seccomp_program(platform.machine())
+    machine = platform.machine()
+    if machine not in SYSCALLS:  # refuse to run unfiltered
+        raise SystemExit(f"claude-like sandbox: no seccomp table for the {machine} architecture")
+    program = seccomp_program(machine)
     buf = ctypes.create_string_buffer(program, len(program))
 
     class FProg(ctypes.Structure):
