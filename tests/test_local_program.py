@@ -34,8 +34,8 @@ def test_runs_in_the_workspace_with_no_stdin(local, workspace):
 
 
 def test_a_program_past_its_time_is_killed_with_its_whole_tree(local):
-    tag = f"cl-{secrets.token_hex(4)}"
-    script = f"import subprocess; subprocess.Popen(['setsid', 'sleep', '999', '{tag}']); "
+    tag = f"999{secrets.randbelow(10**6)}.{secrets.randbelow(1000)}"
+    script = f"import subprocess; subprocess.Popen(['setsid', 'sleep', '{tag}']); "
     script += "\nwhile True: pass"
     result = local.run_program(["python3", "-c", script], 2)
     assert result.timed_out and result.exit_code is None
@@ -43,8 +43,8 @@ def test_a_program_past_its_time_is_killed_with_its_whole_tree(local):
 
 
 def test_what_a_finished_program_leaves_running_is_killed(local):
-    tag = f"cl-{secrets.token_hex(4)}"
-    result = local.run_program(["sh", "-c", f"setsid sleep 999 {tag} >/dev/null 2>&1 &"], 30)
+    tag = f"999{secrets.randbelow(10**6)}.{secrets.randbelow(1000)}"
+    result = local.run_program(["sh", "-c", f"setsid sleep {tag} >/dev/null 2>&1 &"], 30)
     assert result.exit_code == 0
     assert live(tag) == []
 
