@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import platform
 
-from claude_like.sandbox.base import Sandbox, SandboxError
+from claude_like.sandbox.base import FileTooLargeError, Sandbox, SandboxError
 
 MEMORY_FILES = ("CLAUDE.md", "AGENTS.md", "AGENT.md")
 MEMORY_LIMIT = 8_000
+"""Characters of the project memory file put in the system prompt."""
+MEMORY_READ_LIMIT = 256 * 1024
+"""Bytes read from it at most: a huge (or sparse) file must not load into the host."""
 
 CORE_PROMPT = """\
 You are claude-like, a coding agent working in a project folder through tools.
@@ -31,7 +34,7 @@ you overwrite or edit it.
 
 def _git_branch(sandbox: Sandbox) -> str | None:
     try:
-        head = sandbox.read_bytes(".git/HEAD").decode(errors="replace").strip()
+        head = sandbox.read_bytes(".git/HEAD", limit=4096).decode(errors="replace").strip()
     except (OSError, SandboxError):
         return None
     if head.startswith("ref: refs/heads/"):
@@ -42,7 +45,11 @@ def _git_branch(sandbox: Sandbox) -> str | None:
 def _memory(sandbox: Sandbox) -> tuple[str, str] | None:
     for name in MEMORY_FILES:
         try:
-            text = sandbox.read_bytes(name).decode("utf-8", errors="replace")
+            text = sandbox.read_bytes(name, limit=MEMORY_READ_LIMIT).decode(
+                "utf-8", errors="replace")
+        except FileTooLargeError:
+            return name, (f"[{name} is larger than {MEMORY_READ_LIMIT // 1024} KB and was not "
+                          "loaded; Read parts of it with offset and limit when needed.]")
         except (OSError, SandboxError):
             continue
         if len(text) > MEMORY_LIMIT:
@@ -52,7 +59,7 @@ def _memory(sandbox: Sandbox) -> tuple[str, str] | None:
 
 
 def environment_section(sandbox: Sandbox, today: dt.date | None = None) -> str:
-    kind = getattr(sandbox, "kind", None) or type(sandbox).__name__
+    kind = type(sandbox).__name__
     lines = [
         "Environment:",
         f"- Workspace: {sandbox.root}",
