@@ -37,6 +37,7 @@ from claude_like.prompt import build_system_prompt
 from claude_like.sandbox.base import Sandbox
 from claude_like.sandbox.local import LocalSandbox
 from claude_like.state import add_usage
+from claude_like.tool_node import ToolNode
 
 STREAM_MODES = ["messages", "custom"]
 
@@ -98,6 +99,7 @@ class ClaudeLikeAgent:
         keep_results: bool = False,
     ) -> None:
         self.results: ResultStore | None = None
+        self.tool_node: ToolNode | None = None
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
         self.sandbox = make_sandbox(sandbox, workspace)
         try:
@@ -120,6 +122,8 @@ class ClaudeLikeAgent:
             self.max_turns = max_turns
             self.checkpointer = checkpointer or InMemorySaver()
             self.thread_id = thread_id or uuid.uuid4().hex
+            self.tool_node = ToolNode(self.tools, output_limit=limit, results=self.results,
+                                      result_tokens=self.context.result_tokens)
             self.graph: CompiledStateGraph = build_graph(
                 self.model,
                 self.tools,
@@ -128,8 +132,7 @@ class ClaudeLikeAgent:
                 output_limit=limit,
                 checkpointer=self.checkpointer,
                 context=self.context,
-                results=self.results,
-                result_tokens=self.context.result_tokens,
+                tool_node=self.tool_node,
             )
         except BaseException:
             self.close()
@@ -294,8 +297,10 @@ class ClaudeLikeAgent:
         )
 
     def close(self) -> None:
-        """Remove the saved tool results (unless ``keep_results``), then close the sandbox
-        if this agent created it."""
+        """Stop the tool node's threads, remove the saved tool results (unless
+        ``keep_results``), then close the sandbox if this agent created it. Idempotent."""
+        if self.tool_node is not None:
+            self.tool_node.close()
         if self.results is not None:
             self.results.close()
         sandbox = getattr(self, "sandbox", None)

@@ -67,13 +67,17 @@ def build_graph(
     context: ContextManager | None = None,
     results: ResultStore | None = None,
     result_tokens: int | Callable[[], int] | None = None,
+    tool_node: ToolNode | None = None,
 ) -> CompiledStateGraph:
     """The agent's compiled graph: a Runnable over ``AgentState``. ``context`` manages the
     window (default: a budget from what the model's factory learnt, compaction on);
-    ``results`` keeps tool results over ``result_tokens`` whole in a file (see ToolNode)."""
+    ``results`` keeps tool results over ``result_tokens`` whole in a file (see ToolNode).
+    Pass your own ``tool_node`` to close its thread pool yourself (``ToolNode.close()``);
+    one built here is shut down when the graph is garbage-collected."""
     planner = Planner(model, tools, system_prompt, recover=recover, context=context)
-    tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit,
-                         results=results, result_tokens=result_tokens)
+    if tool_node is None:
+        tool_node = ToolNode(tools, output_limit=output_limit, repeat_limit=repeat_limit,
+                             results=results, result_tokens=result_tokens)
     builder = StateGraph(AgentState)
     builder.add_node("planner", RunnableLambda(planner, afunc=planner.acall, name="planner"))
     builder.add_node("tools", RunnableLambda(tool_node, afunc=tool_node.acall, name="tools"))

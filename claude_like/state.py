@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -50,8 +50,6 @@ class AgentState(TypedDict, total=False):
     stop_reason: StopReason
     error: str
     """Why the run stopped with ``stop_reason == "error"``."""
-    todos: list[dict[str, Any]]
-    """Reserved for a task-list tool."""
     context: ContextState
     """Context management's record: where the model's view starts, the summary of what
     came before, cleared tool results, the learnt token ratio (see ``context.view``)."""

@@ -182,3 +182,50 @@ def test_refused_calls_are_streamed_as_started_and_failed(tmp_path):
     assert [(e.name, e.args) for e in started] == [("Delete", {"path": "x"})]
     assert [e.ok for e in finished] == [False]
     assert "no tool named 'Delete'" in finished[0].output
+
+
+def test_closed_agents_leave_no_threads_behind(tmp_path):
+    """20 agents that ran parallel reads (the tool node's pool) and Bash (the shell) leave
+    no thread alive after close(): once 48-59 stayed."""
+    import threading
+
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "b.txt").write_text("b\n")
+    before = {t.ident for t in threading.enumerate()}
+    for _ in range(20):
+        script = [
+            say("", tool_call("Read", {"file_path": "a.txt"}),
+                tool_call("Read", {"file_path": "b.txt"}), tool_call("Glob", {"pattern": "*"})),
+            say("", tool_call("Bash", {"command": "echo hi"})),
+            say("done"),
+        ]
+        agent, _ = make_agent(tmp_path, script)
+        with agent:
+            assert agent.run("read both").stop_reason == "done"
+    left = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert left == [], [t.name for t in left]
+
+
+def test_async_runs_use_the_agents_pool_not_asyncios(tmp_path):
+    """Long tools on the async path must not starve asyncio's default executor (DNS, HTTP
+    clients of the same process): they run on the tool node's own threads."""
+    import asyncio
+    import threading
+
+    seen: list[str] = []
+
+    async def main() -> None:
+        script = [say("", tool_call("Bash", {"command": "echo hi"})), say("done")]
+        agent, _ = make_agent(tmp_path, script)
+        original = agent.sandbox.execute
+
+        def spy(*args, **kwargs):
+            seen.append(threading.current_thread().name)
+            return original(*args, **kwargs)
+
+        agent.sandbox.execute = spy  # type: ignore[method-assign]
+        with agent:
+            assert (await agent.arun("say hi")).stop_reason == "done"
+
+    asyncio.run(main())
+    assert seen and all(name.startswith("cl-tool") for name in seen), seen
