@@ -180,6 +180,22 @@ def test_no_set_id_bits_can_be_left_in_the_workspace(
 
 
 @pytest.mark.docker
+def test_modules_planted_in_the_workspace_never_run_in_the_launcher(
+    docker_sandbox: DockerSandbox, workspace: Path
+) -> None:
+    """The launcher and the killer run Python from the workspace folder: a planted
+    ``ctypes.py`` must not run there (before the seccomp filter is in place)."""
+    plant = "import os\nopen('/workspace/PLANTED', 'a').write(__name__ + '\\n')\n"
+    for name in ("ctypes", "platform", "struct", "signal", "time", "contextlib", "errno"):
+        docker_sandbox.write_bytes(f"{name}.py", plant.encode())
+    docker_sandbox.execute("true", session="fresh")  # a new launcher
+    docker_sandbox.run_program(["true"], timeout=30)
+    assert docker_sandbox.execute("sleep 30", timeout=1, session="fresh").timed_out  # killer
+    assert not (workspace / "PLANTED").exists()
+    assert docker_sandbox.execute("touch s && chmod u+s s; echo done", session="fresh").output
+
+
+@pytest.mark.docker
 def test_process_1_and_the_launchers_cannot_be_traced(docker_sandbox: DockerSandbox) -> None:
     probe = (
         "python3 - <<'EOF'\n"

@@ -27,7 +27,7 @@ from claude_like.sandbox.docker_image import (
     connect,
     ensure_image,
 )
-from claude_like.sandbox.docker_shell import INSIDE_SOURCE, inside
+from claude_like.sandbox.docker_shell import INSIDE_SOURCE, PYTHON, inside
 
 if TYPE_CHECKING:
     import docker
@@ -264,7 +264,7 @@ class Container:
             return
         try:
             api = self.client.api
-            argv = ["python3", "-c", INSIDE_SOURCE, "kill", str(launcher), str(sig)]
+            argv = [*PYTHON, "-c", INSIDE_SOURCE, "kill", str(launcher), str(sig)]
             api.exec_start(api.exec_create(c.id, argv, user=self.spec.user))
         except Exception:
             self.sweep()

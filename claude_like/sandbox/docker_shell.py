@@ -33,18 +33,23 @@ BOOT = (
     "try:\n"
     "    fd = os.memfd_create('claude-like', 0)\n"
     "    os.write(fd, sys.argv[1].encode())\n"
-    "    os.execv(sys.executable, [sys.executable, '/proc/self/fd/%d' % fd, *sys.argv[2:]])\n"
+    "    os.execv(sys.executable, [sys.executable, '-I', '/proc/self/fd/%d' % fd, *sys.argv[2:]])\n"
     "except OSError:\n"
     "    del sys.argv[0]\n"
     "    exec(compile(sys.argv[0], 'docker_inside', 'exec'))\n"
 )
-"""``python3 -c BOOT SOURCE ROLE ARGS``: re-executes the source from a memfd, so that ``ps``
-in the sandbox shows a short ``python3 /proc/self/fd/3 launch 62617368``, not the source."""
+"""``python3 -I -c BOOT SOURCE ROLE ARGS``: re-executes the source from a memfd, so that
+``ps`` in the sandbox shows a short ``python3 -I /proc/self/fd/3 launch 62617368``, not the
+source. ``-I`` (isolated): these run in the workspace folder, where the model could plant
+a ``ctypes.py``; isolated Python imports nothing from there, nor from PYTHON* variables."""
+
+
+PYTHON = ["python3", "-I"]
 
 
 def inside(role: str, *args: str) -> list[str]:
     """The argv running :mod:`~claude_like.sandbox.docker_inside` as ``role``."""
-    return ["python3", "-c", BOOT, INSIDE_SOURCE, role, *args]
+    return [*PYTHON, "-c", BOOT, INSIDE_SOURCE, role, *args]
 
 
 SHELL_ARGV = ["bash", "--noprofile", "--norc"]
