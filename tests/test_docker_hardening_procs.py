@@ -138,6 +138,17 @@ def test_a_timeout_stops_background_jobs_of_every_kind(
 
 
 @pytest.mark.docker
+def test_a_timeout_stops_what_escaped_a_killed_launcher(docker_sandbox: DockerSandbox) -> None:
+    """Killing its own launcher re-parents the shell's tree to PID 1; the next timeout's
+    kill sweeps such orphans too."""
+    docker_sandbox.execute("setsid sleep 1000 & kill -9 $PPID")
+    assert "sleep 1000" in _processes(docker_sandbox)
+    docker_sandbox.execute("sleep 60", timeout=1)
+    assert _processes(docker_sandbox) == []
+    assert docker_sandbox.execute("echo alive").output == "alive\n"
+
+
+@pytest.mark.docker
 def test_close_session_and_close_stop_setsid_processes(docker_client, workspace: Path) -> None:  # type: ignore[no-untyped-def]
     sb = DockerSandbox(workspace, client=docker_client)
     try:
