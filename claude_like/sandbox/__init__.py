@@ -3,6 +3,7 @@
 from claude_like.sandbox.base import (
     ExecResult,
     FileInfo,
+    FileTooLargeError,
     PathOutsideWorkspaceError,
     Sandbox,
     SandboxError,
@@ -15,6 +16,7 @@ __all__ = [
     "DockerSandbox",
     "ExecResult",
     "FileInfo",
+    "FileTooLargeError",
     "LocalSandbox",
     "PathOutsideWorkspaceError",
     "Sandbox",

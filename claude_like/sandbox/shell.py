@@ -47,14 +47,6 @@ KILL_GRACE_SECONDS = 2.0
 START_SECONDS = 30.0
 """How long a new shell has to announce itself."""
 
-KILL_SESSION_SCRIPT = (
-    'kill -USR1 "$1" 2>/dev/null; '
-    'for p in $(ps -eo pid=,sid= | awk -v s="$1" \'$2==s && $1!=s {print $1}\'); '
-    "do kill -9 $p 2>/dev/null; done; true"
-)
-"""``sh -c`` script: interrupt shell ``$1`` (SIGUSR1) and kill every other process of its
-session (used inside containers, where the host's process helpers cannot reach)."""
-
 SHELL_SETUP = (
     "__cl_run() { eval \"$__cl_cmd\"; }\n"
     "trap 'return 124 2>/dev/null' USR1\n"
@@ -91,8 +83,7 @@ class ShellSession:
 
     ``spawn`` starts a fresh ``bash`` (as a session leader, so that its whole tree can be
     found); ``kill_session(pid)`` interrupts the shell ``pid`` and kills every other
-    process it started. ``state_file`` is not used any more (exports are kept in memory)
-    and is accepted only so that older callers keep working.
+    process it started.
     """
 
     def __init__(
@@ -101,12 +92,10 @@ class ShellSession:
         kill_session: Callable[[int], None],
         *,
         cwd: str,
-        state_file: str | None = None,
         output_limit: int = DEFAULT_OUTPUT_LIMIT,
         default_timeout: float = DEFAULT_COMMAND_TIMEOUT,
         max_timeout: float = MAX_COMMAND_TIMEOUT,
     ) -> None:
-        del state_file
         self._spawn = spawn
         self._kill_session = kill_session
         self.cwd = cwd
@@ -362,7 +351,6 @@ class ShellPool:
 
 
 __all__ = [
-    "KILL_SESSION_SCRIPT",
     "SHELL_OUTPUT_LIMIT",
     "CommandStream",
     "OutputCapture",
