@@ -19,8 +19,6 @@ the final answer).
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -34,7 +32,6 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.messages.tool import InvalidToolCall, ToolCall
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -42,16 +39,11 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from claude_like.models.base import ModelInfo, attach_info
-from claude_like.models.text_tool_calls import _loads_lenient, find_tool_calls
+from claude_like.models.constrained_reply import FINAL, PREFILL, parse_reply_text
 
-FINAL = "final_answer"
-_TOOL_NAME = re.compile(r'\s*\{\s*"tool"\s*:\s*"([^"]+)"')
-_CUT_ANSWER = re.compile(r'"answer"\s*:\s*"(.*)', re.DOTALL)
 RAW_KEY = "constrained_raw"
 #: Longest final answer the schema admits (the generation cap applies as well).
 ANSWER_MAX_CHARS = 8000
-#: Start of the reply, prefilled where no schema can be sent (Anthropic route).
-PREFILL = '{"tool": "'
 
 
 class ConstrainedToolChatModel(BaseChatModel):
@@ -241,44 +233,11 @@ class ConstrainedToolChatModel(BaseChatModel):
 
     def parse_reply(self, reply: BaseMessage) -> AIMessage:
         """The constrained reply as a normal AIMessage (tool_calls, or the answer as text)."""
-        raw = reply.text
-        if self.wire == "prompt" and not raw.lstrip().startswith("{"):
-            raw = PREFILL + raw
-        raw = _first_json_text(raw)
         tools, _final = self._allowed()
-        names = [t["function"]["name"] for t in tools]
-        value = _loads_lenient(raw) if raw.lstrip().startswith("{") else None
-        calls: list[ToolCall] = []
-        content = raw
-        if isinstance(value, dict):
-            tool = value.get("tool") or value.get("name")
-            args = value.get("arguments", value.get("args"))
-            if tool == self._final_name or (tool is None and "answer" in value):
-                answer = (args or {}).get("answer") if isinstance(args, dict) else None
-                content = str(answer if answer is not None else value.get("answer", raw))
-            elif isinstance(tool, str) and tool:
-                # An unknown name still goes out as a call: the tool node answers with the
-                # available names, which is what the model needs to fix it.
-                calls = [ToolCall(name=tool, args=args if isinstance(args, dict) else {},
-                                  id=f"call_{uuid.uuid4().hex[:24]}", type="tool_call")]
-                content = ""
-        invalid: list[InvalidToolCall] = []
-        if not calls and content == raw:
-            calls = find_tool_calls(raw, names)
-            if calls:
-                content = ""
-            elif value is None and (cut := _TOOL_NAME.match(raw)) and \
-                    cut.group(1) == self._final_name:
-                answer = _CUT_ANSWER.search(raw)
-                content = answer.group(1).rstrip('"}\n ') if answer else raw
-            elif value is None and (cut := _TOOL_NAME.match(raw)):
-                # A call cut off (generation cap) or garbled: back to the model as an
-                # invalid call, not passed off as a final answer.
-                invalid = [InvalidToolCall(
-                    name=cut.group(1), args=raw[:500], id=f"call_{uuid.uuid4().hex[:24]}",
-                    error="the reply ended before its JSON was complete (generation cap?)",
-                    type="invalid_tool_call")]
-                content = ""
+        raw, content, calls, invalid = parse_reply_text(
+            reply.text, final_name=self._final_name,
+            names=[t["function"]["name"] for t in tools],
+            prefill=PREFILL if self.wire == "prompt" else None)
         return AIMessage(
             content=content,
             tool_calls=calls,
@@ -400,18 +359,6 @@ def _bounded(schema: Any) -> Any:
     if out.get("type") == "array" and "maxItems" not in out:
         out["maxItems"] = MAX_ITEMS
     return out
-
-
-def _first_json_text(raw: str) -> str:
-    """The first JSON object of ``raw`` as written (drops what a model rambled after it)."""
-    if not raw.lstrip().startswith("{"):
-        return raw
-    start = raw.find("{")
-    try:
-        _, end = json.JSONDecoder().raw_decode(raw, start)
-    except ValueError:
-        return raw
-    return raw[start:end]
 
 
 def _branch(name: str, params: dict[str, Any]) -> dict[str, Any]:
