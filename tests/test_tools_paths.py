@@ -88,3 +88,23 @@ def test_error_tells_where_the_workspace_is(outside, sandbox, err):
 
 def test_inside_dotdot_is_fine(outside, ok):
     assert "fine" in ok("Read", file_path="linkdir/../inside.txt")
+
+
+def test_links_that_stay_inside_work_relative_or_absolute(workspace, sandbox, ok):
+    """An absolute link under the sandbox's own root (as made inside it) points inside."""
+    (workspace / "real").mkdir()
+    (workspace / "real" / "notes.txt").write_text("the notes\n")
+    os.symlink(f"{sandbox.root}/real/notes.txt", workspace / "abs.txt")
+    os.symlink("real/notes.txt", workspace / "rel.txt")
+    os.symlink(f"{sandbox.root}/real", workspace / "absdir")
+    for path in ("abs.txt", "rel.txt", "absdir/notes.txt"):
+        assert "the notes" in ok("Read", file_path=path), path
+    assert "notes.txt" in ok("LS", path="absdir")
+
+
+def test_a_link_chain_that_ends_outside_is_refused(outside, workspace, err):
+    os.symlink("link.txt", workspace / "hop.txt")
+    os.symlink(f"{workspace}/../outside/secret.txt", workspace / "abs_out.txt")
+    for path in ("hop.txt", "abs_out.txt"):
+        out = err("Read", file_path=path)
+        assert "outside the workspace" in out and "top secret" not in out
