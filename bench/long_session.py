@@ -16,7 +16,7 @@ a turn -- nothing to manage. Tool calls are forced (the model is bound with
 ``tool_choice="required"``, constrained decoding), so every turn calls a tool and each
 request ends at its turn limit: on the OpenAI route the JSON schema sent with each request
 admits only a tool call; llama-server's Anthropic route forwards no schema, so there the
-prompt offers only tools and the reply is prefilled with ``{"tool": "`` -- asked for, not
+prompt offers only tools and ends with an assistant turn ``{"tool": "`` -- asked for, not
 enforced (valid, cut-off and call-less replies are counted).
 
 Printed per turn: prompt tokens, share of the window, tokens from the KV cache
@@ -58,7 +58,7 @@ FORCED_CHOICE = "required"
 HOW_FORCED = {
     "openai": "forced: the JSON schema of every request admits only a tool call",
     "anthropic": "asked for, not enforced: /v1/messages forwards no schema; the prompt "
-                 'offers only tools and the reply is prefilled with {"tool": "',
+                 'offers only tools and ends with an assistant turn {"tool": "',
 }
 
 

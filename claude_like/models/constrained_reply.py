@@ -20,7 +20,9 @@ from claude_like.models.text_tool_calls import _loads_lenient, find_tool_calls
 
 #: The pseudo-tool a reply names to give its final answer.
 FINAL = "final_answer"
-#: Start of the reply, prefilled where no schema can be sent (Anthropic route).
+#: Start of the reply, sent as a last assistant turn where no schema can be sent (the
+#: Anthropic route). llama-server 11434.0.0 does not continue it (the reply starts a new
+#: turn, usually imitating it); a server that does continue gets it put back in front.
 PREFILL = '{"tool": "'
 
 _TOOL_NAME = re.compile(r'\s*\{\s*"tool"\s*:\s*"([^"]+)"')
