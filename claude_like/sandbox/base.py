@@ -97,14 +97,17 @@ class Sandbox(ABC):
         self, command: str, timeout: float | None = None, *, session: str = DEFAULT_SESSION
     ) -> ExecResult:
         """Run ``command`` in the persistent shell ``session`` (``cd`` and ``export``
-        persist within it; each conversation thread has its own)."""
+        persist within it; each conversation thread has its own). ``timeout`` is in
+        seconds: None for the sandbox's default, and a value above
+        :data:`MAX_COMMAND_TIMEOUT` is lowered to it (the result's note says so)."""
 
     def run_program(
         self, argv: list[str], timeout: float, *, output_limit: int = DEFAULT_OUTPUT_LIMIT
     ) -> ExecResult:
         """Run one program (no shell, no session state) from the workspace root with a time
-        limit, killing its whole tree when the time is up. Tools use it for work that must
-        not run in the host process, e.g. Grep's ripgrep on a model-written regex."""
+        limit in seconds, killing its whole tree when the time is up. Tools use it for work
+        that must not run in the host process, e.g. Grep's ripgrep on a model-written
+        regex."""
         raise NotImplementedError
 
     def close_session(self, session: str) -> None:

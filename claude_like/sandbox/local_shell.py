@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import subprocess
 import threading
 import time
@@ -123,7 +124,7 @@ class LocalShellProcess:
     def kill_children(self) -> None:
         """Interrupt the shell (SIGUSR1: it abandons the rest of the command line) and kill
         every other process it started."""
-        signal_process(self.pid, 10)  # SIGUSR1
+        signal_process(self.pid, signal.SIGUSR1)
         kill_processes(root=self.pid, marker=self.marker, session=self.pid, keep={self.pid})
 
     def kill(self) -> None:
