@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 
+from claude_like.budget import clip_middle
 from claude_like.context.accounting import TokenAccountant, message_tokens
 from claude_like.context.budget import ContextBudget
 from claude_like.context.view import (
@@ -30,6 +31,10 @@ from claude_like.context.view import (
     system_text,
 )
 from claude_like.models.tokens import CHARS_PER_TOKEN
+
+#: What stands for the middle of a summary longer than its room (its start -- the task,
+#: what was done -- and its end -- what remains -- are kept).
+SUMMARY_CUT = "\n[...]\n"
 
 SUMMARY_PROMPT = (
     "You compress a coding agent's conversation so that it can continue its work. Write at "
@@ -160,7 +165,7 @@ class Compactor:
                 room = min(room, goal - self.tokens(messages, after))
             ratio = ctx.get("ratio") or 1.0
             chars = int(max(MIN_SUMMARY, room) * CHARS_PER_TOKEN / ratio)
-            return {**after, "summary": _trim(text, chars)}, "summary"
+            return {**after, "summary": clip_middle(text, chars, note=SUMMARY_CUT)}, "summary"
         gone = request.cut - start
         return {**ctx, "start_id": cut_id, "dropped": ctx.get("dropped", 0) + gone}, "drop"
 
@@ -231,12 +236,3 @@ def _fit_items(items: list[str], room: int) -> str:
         used += len(item) + 2
     skipped = len(rest) - len(kept)
     return "\n\n".join([first, f"[... {skipped} messages left out ...]", *reversed(kept)])
-
-
-def _trim(text: str, chars: int) -> str:
-    """``text`` within ``chars``: its start (the task, what was done) and its end (what
-    remains) kept, the middle marked as cut."""
-    if len(text) <= chars:
-        return text
-    head = chars // 2
-    return f"{text[:head].rstrip()}\n[...]\n{text[len(text) - (chars - head):].lstrip()}"
