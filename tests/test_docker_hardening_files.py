@@ -83,17 +83,44 @@ def test_ownership_is_never_changed_and_new_files_are_the_owners(
     assert stat.S_IMODE(theirs.stat().st_mode) == 0o664
 
 
-def test_root_owned_workspace_runs_without_privileges_and_chowns_nothing(
+def test_root_owned_workspace_runs_as_an_unprivileged_uid_and_chowns_nothing(
     docker_sandbox: DockerSandbox, workspace: Path
 ) -> None:
-    """uid 0 for a workspace root owns (see claude_like.sandbox.docker), but no capability."""
+    """An idmapped view shows root's workspace as uid 1000's: non-root inside, root's on disk."""
     (workspace / "someone.txt").write_text("x\n")
     os.chown(workspace / "someone.txt", 4242, 4343)
-    out = docker_sandbox.execute("id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status")
-    assert out.output.split() == ["0", "CapPrm:", "0" * 16, "CapEff:", "0" * 16, "NoNewPrivs:", "1"]
-    # No DAC override: a file root does not own stays out of reach, and keeps its owner.
+    (workspace / "roots.txt").write_text("r\n")
+    out = docker_sandbox.execute("id -u; id -g; grep -E '^CapEff' /proc/self/status; ls -n")
+    assert out.output.split()[:4] == ["1000", "1000", "CapEff:", "0" * 16], out.output
+    assert docker_sandbox.execute("echo more >> roots.txt && mkdir -p made && touch made/f").ok
     assert not docker_sandbox.execute("echo x >> someone.txt").ok
-    docker_sandbox.execute("touch made.txt")
+    for p in ("roots.txt", "made", "made/f", "."):
+        assert _owner(workspace / p) == (0, 0), p
+    assert _owner(workspace / "someone.txt") == (4242, 4343)
+    assert not list(Path("/tmp").glob("claude-like-idmap-*"))  # the view was detached
+
+
+def test_without_an_idmapped_view_root_owned_means_uid_0_without_privileges(
+    docker_client, workspace: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Where no view can be made (not root, old kernel): uid 0, but no capability."""
+    from claude_like.sandbox import docker_container
+    from claude_like.sandbox.docker_idmap import IdmapUnavailableError
+
+    def unavailable(*_args: object) -> None:
+        raise IdmapUnavailableError("not here")
+
+    monkeypatch.setattr(docker_container, "IdmappedView", unavailable)
+    (workspace / "someone.txt").write_text("x\n")
+    os.chown(workspace / "someone.txt", 4242, 4343)
+    with DockerSandbox(workspace, client=docker_client) as sb:
+        out = sb.execute("id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status")
+        assert out.output.split() == [
+            "0", "CapPrm:", "0" * 16, "CapEff:", "0" * 16, "NoNewPrivs:", "1"
+        ]
+        # No DAC override: a file root does not own stays out of reach, and keeps its owner.
+        assert not sb.execute("echo x >> someone.txt").ok
+        sb.execute("touch made.txt")
     assert _owner(workspace / "someone.txt") == (4242, 4343)
     assert _owner(workspace / "made.txt") == (0, 0)
 

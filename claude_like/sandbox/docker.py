@@ -12,14 +12,17 @@ it started, ``nohup``, ``setsid`` and double forks included. The container
 died, and removed on ``close()``, on garbage collection and at interpreter exit.
 
 Whose files: the container runs as the workspace's owner (uid:gid of its folder), so
-files the agent creates belong to that owner and nothing is ever chowned. When the owner
-is root, the container runs as uid 0, still without privileges: every capability dropped
-(no DAC override: it can write only what root owns, i.e. the workspace, and the tmpfs),
-no-new-privileges, a read-only root, the seccomp filter (set-uid files and ptrace
-refused), a non-dumpable PID 1. A non-root uid there would need the workspace chowned,
-ACLs added to the user's files, or an idmapped mount (Docker's API offers none; a user
-namespace needs the engine's ``userns-remap``, a setting for every container): each
-changes the user's files or the host's configuration. ``user=`` picks a uid explicitly.
+files the agent creates belong to that owner and nothing is ever chowned. When root owns
+the workspace, the container runs as uid 1000 over an idmapped view of it
+(:mod:`~claude_like.sandbox.docker_idmap`: root's files appear as 1000's inside, and what
+1000 writes is root's on disk). Where no such view can be made (the host process is not
+root, a kernel before 5.12, a file system without idmap support) it runs as uid 0, still
+without privileges: every capability dropped (no DAC override: it can change only what
+root owns, i.e. the workspace, and the tmpfs), no-new-privileges, a read-only root, the
+seccomp filter (set-uid files and ptrace refused), a non-dumpable PID 1; the other ways
+to a non-root uid (chowning the workspace, ACLs on it, the engine's daemon-wide
+``userns-remap``) change the user's files or the host's configuration. ``user=`` picks a
+uid explicitly.
 
 Disk: /tmp and home are tmpfs of ``scratch_mb``; a single file may not exceed
 ``max_file_size`` (``ulimit -f``), and after each command (and before each write) the
@@ -114,6 +117,7 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
         st = self.host_dir.stat()
         self.owner = (st.st_uid, st.st_gid)  # what the host creates here is the owner's
         uid, gid = self.owner if user is None else _parse_user(user)
+        map_owner = user is None and uid == 0  # run as SANDBOX_ID on an idmapped view
         self._box = Container(
             ContainerSpec(
                 image=image,
@@ -130,6 +134,7 @@ class DockerSandbox(WorkspaceFiles, Sandbox):
                 max_file_size=max_file_size,
                 read_only=read_only,
                 env=dict(env or {}),
+                map_owner=map_owner,
             ),
             client=client,
             keep=keep,

@@ -4,7 +4,8 @@ when it died, and removed.
 Created with: no network, every capability dropped, no-new-privileges, a read-only root
 with size-limited tmpfs for /tmp and home, memory/CPU/pids limits, an open-file limit
 sized against the host's file table, a file-size limit, and the user who owns the
-workspace (see :mod:`claude_like.sandbox.docker` for why that may be uid 0). PID 1 is
+workspace (for a root-owned one, uid 1000 over an idmapped view when one can be made;
+see :mod:`claude_like.sandbox.docker`). PID 1 is
 :mod:`~claude_like.sandbox.docker_inside`'s init. :class:`Container` holds no reference
 to the sandbox, so it can be its finalizer (garbage collection, interpreter exit).
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from claude_like.sandbox.base import SandboxError
+from claude_like.sandbox.docker_idmap import SANDBOX_ID, IdmappedView, IdmapUnavailableError
 from claude_like.sandbox.docker_image import (
     LABEL,
     ImageMissingError,
@@ -77,12 +79,16 @@ class ContainerSpec:
     max_file_size: int = 0
     read_only: bool = True
     env: dict[str, str] = field(default_factory=dict)
+    map_owner: bool = False
+    """Run as SANDBOX_ID over an idmapped view of the workspace (its owner is root)."""
 
     @property
     def user(self) -> str:
         return f"{self.uid}:{self.gid}"
 
-    def run_kwargs(self) -> dict[str, Any]:
+    def run_kwargs(self, source: str, uid: int, gid: int) -> dict[str, Any]:
+        """What ``containers.run`` gets: ``source`` (the workspace or a view of it) mounted,
+        run as ``uid:gid``."""
         from docker.types import Ulimit
 
         nofile, pids = file_limits(self.pids_limit)
@@ -101,10 +107,10 @@ class ContainerSpec:
                 f"{LABEL}.pid": str(os.getpid()),  # lets a test run find only its own
             },
             hostname="sandbox",
-            user=self.user,
+            user=f"{uid}:{gid}",
             working_dir=self.root,
             environment={"HOME": HOME, "USER": "sandbox", **self.env},
-            volumes={str(self.host_dir): {"bind": self.root, "mode": "rw"}},
+            volumes={source: {"bind": self.root, "mode": "rw"}},
             network_mode=self.network_mode,
             mem_limit=self.mem_limit,
             memswap_limit=self.mem_limit,
@@ -114,7 +120,7 @@ class ContainerSpec:
             read_only=self.read_only,
             tmpfs={
                 "/tmp": f"{tmpfs},mode=1777",
-                HOME: f"{tmpfs},mode=0700,uid={self.uid},gid={self.gid}",
+                HOME: f"{tmpfs},mode=0700,uid={uid},gid={gid}",
             },
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
@@ -202,12 +208,20 @@ class Container:
                 f"a container named {self.spec.name} exists and was not made by claude-like; "
                 "choose another name"
             )
-        mounts = {m.get("Destination"): m.get("Source") for m in c.attrs.get("Mounts", [])}
-        if mounts.get(self.spec.root) != str(self.spec.host_dir):
+        mounted = c.labels.get(f"{LABEL}.workspace")
+        targets = {m.get("Destination") for m in c.attrs.get("Mounts", [])}
+        if mounted != str(self.spec.host_dir) or self.spec.root not in targets:
             raise SandboxError(
-                f"container {self.spec.name} mounts {mounts.get(self.spec.root)!r} at "
-                f"{self.spec.root}, not this workspace {self.spec.host_dir}; choose another name"
+                f"container {self.spec.name} mounts {mounted!r} at {self.spec.root}, not "
+                f"this workspace {self.spec.host_dir}; choose another name"
             )
+        self._adopt_user(c)
+
+    def _adopt_user(self, c: DockerContainer) -> None:
+        """Programs run as the user the container was made with (it may be SANDBOX_ID)."""
+        uid, _, gid = str(c.attrs.get("Config", {}).get("User", "")).partition(":")
+        if uid.isdigit() and gid.isdigit():
+            self.spec.uid, self.spec.gid = int(uid), int(gid)
 
     def _create(self) -> DockerContainer:
         from docker.errors import APIError
@@ -219,7 +233,12 @@ class Container:
                 raise
             build_image(self.spec.image)
         try:
-            return self.client.containers.run(self.spec.image, **self.spec.run_kwargs())
+            c = self._run_mapped() if self.spec.map_owner else None
+            if c is None:
+                kwargs = self.spec.run_kwargs(str(self.spec.host_dir), self.spec.uid, self.spec.gid)
+                c = self.client.containers.run(self.spec.image, **kwargs)
+            self._adopt_user(c)
+            return c
         except APIError as exc:
             if exc.status_code == 409:  # created meanwhile under the same name: reattach
                 existing = self.client.containers.get(self.spec.name)
@@ -229,6 +248,20 @@ class Container:
                     existing.reload()
                 return existing
             raise SandboxError(f"could not start the sandbox container: {exc}") from exc
+
+    def _run_mapped(self) -> DockerContainer | None:
+        """The container as SANDBOX_ID over an idmapped view; None when no view can be
+        made here (then it runs as the owner, root, without privileges)."""
+        st = self.spec.host_dir.stat()
+        try:
+            view = IdmappedView(self.spec.host_dir, st.st_uid, st.st_gid)
+        except IdmapUnavailableError:
+            return None
+        try:
+            kwargs = self.spec.run_kwargs(view.path, SANDBOX_ID, SANDBOX_ID)
+            return self.client.containers.run(self.spec.image, **kwargs)
+        finally:
+            view.close()  # the container's bind mount keeps the mapping
 
     @staticmethod
     def _death_note(c: DockerContainer) -> str:
