@@ -125,6 +125,27 @@ def test_without_an_idmapped_view_root_owned_means_uid_0_without_privileges(
     assert _owner(workspace / "made.txt") == (0, 0)
 
 
+def test_a_view_the_engine_does_not_see_falls_back_to_the_workspace(
+    docker_client, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """An engine in another mount namespace would bind an empty folder: never work there."""
+    from claude_like.sandbox import docker_container
+
+    class Elsewhere:  # what such an engine sees at the view's path: an empty folder
+        def __init__(self, *_args: object) -> None:
+            self.path = str(tmp_path / "empty")
+            os.mkdir(self.path)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(docker_container, "IdmappedView", Elsewhere)
+    (workspace / "here.txt").write_text("the real workspace\n")
+    with DockerSandbox(workspace, client=docker_client) as sb:
+        assert sb.execute("cat here.txt").output == "the real workspace\n"
+        assert sb.execute("id -u").output == "0\n"
+
+
 # -- symlinks -----------------------------------------------------------------------------
 
 

@@ -259,9 +259,16 @@ class Container:
             return None
         try:
             kwargs = self.spec.run_kwargs(view.path, SANDBOX_ID, SANDBOX_ID)
-            return self.client.containers.run(self.spec.image, **kwargs)
+            c = self.client.containers.run(self.spec.image, **kwargs)
         finally:
             view.close()  # the container's bind mount keeps the mapping
+        # An engine in another mount namespace would have bound the empty folder instead.
+        seen = c.exec_run(["stat", "-c", "%i", self.spec.root], user=f"{SANDBOX_ID}")
+        if seen.output.strip() == str(st.st_ino).encode():
+            return c
+        with contextlib.suppress(Exception):
+            c.remove(force=True)
+        return None
 
     @staticmethod
     def _death_note(c: DockerContainer) -> str:

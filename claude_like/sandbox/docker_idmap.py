@@ -9,7 +9,9 @@ it is. The view is made (as root) in a private temporary folder just long enough
 Docker to bind-mount it into a new container, then detached: the container's copy keeps
 the mapping, and nothing stays mounted on the host.
 
-When it cannot be made (not root, an older kernel, a file system without idmap support),
+The view covers the workspace's own file system only (folders mounted inside it are not
+carried over, unlike a plain bind). When it cannot be made (not root, an older kernel, a
+file system without idmap support, an engine that does not see our mounts),
 :class:`IdmappedView` raises IdmapUnavailableError and the sandbox falls back to uid 0 without
 privileges (see :mod:`claude_like.sandbox.docker`).
 """
