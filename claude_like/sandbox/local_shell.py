@@ -72,6 +72,7 @@ class LocalShellProcess:
         self._io = threading.Lock()
         self._reading = False
         self._dead = False
+        self._killed = False
 
     @property
     def pid(self) -> int:
@@ -124,12 +125,18 @@ class LocalShellProcess:
     def kill_children(self) -> None:
         """Interrupt the shell (SIGUSR1: it abandons the rest of the command line) and kill
         every other process it started."""
+        if self._killed:
+            return
         signal_process(self.pid, signal.SIGUSR1)
         kill_processes(root=self.pid, marker=self.marker, session=self.pid, keep={self.pid})
 
     def kill(self) -> None:
         """Kill the shell and everything it started; a reader in another thread gets the
-        end of the stream."""
+        end of the stream. Only once: after it the pid may belong to another process."""
+        with self._io:
+            if self._killed:
+                return
+            self._killed = True
         kill_processes(root=self.pid, marker=self.marker, session=self.pid)
         with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
             self.popen.wait(timeout=5)
