@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from claude_like.sandbox import LocalSandbox
-from claude_like.sandbox.shell import ShellPool
+from claude_like.sandbox.shell import SessionClosedError, ShellPool
 
 
 @pytest.fixture
@@ -61,3 +61,23 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_a_session_closed_by_its_pool_never_starts_an_untracked_shell(local):
+    pool: ShellPool = local.shells
+    stale = pool.get("a")
+    pool.close("a")  # e.g. another thread closed it right after this one looked it up
+    with pytest.raises(SessionClosedError):
+        stale.run("true")
+    assert _shells_of_this_process() == []
+    assert local.execute("echo ok", session="a").output == "ok\n"
+    local.close()
+    assert _shells_of_this_process() == []
+
+
+def _shells_of_this_process() -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.Process().children(recursive=True)
+        if p.name() == "bash" and p.status() != psutil.STATUS_ZOMBIE
+    ]

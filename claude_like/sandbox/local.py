@@ -97,7 +97,7 @@ class LocalSandbox(WorkspaceFiles, Sandbox):
         self, command: str, timeout: float | None = None, *, session: str = DEFAULT_SESSION
     ) -> ExecResult:
         """Run ``command`` in shell ``session``; ``timeout`` in seconds."""
-        result = self.shells.get(session).run(command, timeout)
+        result = self.shells.run(session, command, timeout)
         problem = self._guard.check() if self._guard is not None else None
         if problem is None:
             return result

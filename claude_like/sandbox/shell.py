@@ -78,6 +78,10 @@ class ShellDiedError(SandboxError):
     """The shell's stream ended (the command ran ``exit``, or the sandbox was killed)."""
 
 
+class SessionClosedError(SandboxError):
+    """The session was closed for good (by its pool) before the command could start."""
+
+
 class ShellSession:
     """One persistent bash, restarted transparently when it dies.
 
@@ -108,6 +112,7 @@ class ShellSession:
         self._proc: ShellProcess | None = None
         self._pid = 0
         self._closes = 0
+        self._retired = False
         self._nonce = secrets.token_hex(8)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -143,10 +148,12 @@ class ShellSession:
         self._pid = int(m.group(1))
         self._proc = proc
 
-    def close(self) -> None:
+    def close(self, *, final: bool = False) -> None:
         """Kill the shell and everything it started, without waiting for a running command
         (it ends at once and its result says it was stopped). The next command starts a
-        fresh shell in the last directory with the last exports."""
+        fresh shell in the last directory with the last exports, unless ``final``: then it
+        raises :class:`SessionClosedError` (a pool has forgotten this session)."""
+        self._retired = self._retired or final
         self._closes += 1
         proc = self._proc
         if proc is not None:
@@ -167,8 +174,14 @@ class ShellSession:
         ``max_timeout``; a larger value is lowered to it and the result says so)."""
         seconds, note = self._seconds(timeout)
         with self._lock:
+            if self._retired:
+                raise SessionClosedError("this shell session was closed")
             if self._proc is None:
                 self._start(restore=self._pid != 0)
+            if self._retired:  # closed while the shell started
+                self._proc.kill()
+                self._proc = None
+                raise SessionClosedError("this shell session was closed")
             closes = self._closes
             try:
                 result = self._run_locked(command, seconds)
@@ -310,8 +323,18 @@ class ShellPool:
             self._sessions.move_to_end(name)
             evicted = self._evict_locked(keep=name)
         for old in evicted:
-            old.close()
+            old.close(final=True)
         return session
+
+    def run(self, name: str, command: str, timeout: float | None = None) -> ExecResult:
+        """Run ``command`` in session ``name`` (a fresh shell if the session was closed by
+        another thread between the lookup and the start)."""
+        for _ in range(3):
+            try:
+                return self.get(name).run(command, timeout)
+            except SessionClosedError:
+                continue
+        raise SandboxError(f"the shell session {name!r} keeps being closed; try again")
 
     def _evict_locked(self, keep: str) -> list[ShellSession]:
         evicted: list[ShellSession] = []
@@ -338,7 +361,7 @@ class ShellPool:
         with self._lock:
             session = self._sessions.pop(name, None)
         if session is not None:
-            session.close()
+            session.close(final=True)
 
     def close_all(self) -> None:
         """Stop every session; later ``get`` calls raise. Never waits for a running command."""
@@ -347,13 +370,14 @@ class ShellPool:
             sessions = list(self._sessions.values())
             self._sessions.clear()
         for session in sessions:
-            session.close()
+            session.close(final=True)
 
 
 __all__ = [
     "SHELL_OUTPUT_LIMIT",
     "CommandStream",
     "OutputCapture",
+    "SessionClosedError",
     "ShellPool",
     "ShellProcess",
     "ShellSession",
