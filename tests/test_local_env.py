@@ -80,3 +80,23 @@ def test_programs_run_by_run_program_see_no_secrets(secret_env, workspace):
         result = sb.run_program(["env"], 30)
     assert result.exit_code == 0
     assert SECRET not in result.output and "PATH=" in result.output
+
+
+def test_git_commits_keep_the_users_identity_and_nothing_else_of_gitconfig(
+    workspace, tmp_path, monkeypatch
+):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Ada Lovelace\n\temail = ada@example.org\n"
+        f'[url "https://{SECRET}@example.org/"]\n\tinsteadOf = https://example.org/\n'
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    with LocalSandbox(workspace) as sb:
+        out = sb.execute(
+            "git init -q . && git commit -q --allow-empty -m first && "
+            "git log -1 --format='%an <%ae>'; git config --list"
+        ).output
+    assert "Ada Lovelace <ada@example.org>" in out
+    assert SECRET not in out

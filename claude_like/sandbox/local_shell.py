@@ -36,8 +36,8 @@ def minimal_env(
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment sandbox programs get: PATH, HOME and TMPDIR in the sandbox's private
-    folder, LANG, TERM, the host variables named in ``allow`` and ``extra``; never the rest
-    of the host's environment (API keys live there)."""
+    folder, LANG, TERM, the user's git identity, the host variables named in ``allow`` and
+    ``extra``; never the rest of the host's environment (API keys live there)."""
     env = {
         "PATH": os.environ.get("PATH") or DEFAULT_PATH,
         "HOME": home,
@@ -45,11 +45,36 @@ def minimal_env(
         "LANG": os.environ.get("LANG") or "C.UTF-8",
         "TERM": "dumb",
     }
+    env.update(git_identity())
     for name in allow:
         if name in os.environ:
             env[name] = os.environ[name]
     env.update(extra or {})
     return env
+
+
+def git_identity() -> dict[str, str]:
+    """The user's git name and email as GIT_AUTHOR_*/GIT_COMMITTER_* variables: HOME is
+    private, so git would not find them, and the rest of ``~/.gitconfig`` (URLs with
+    tokens, credential helpers) stays out of the sandbox."""
+    out: dict[str, str] = {}
+    for key, names in (
+        ("user.name", ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
+        ("user.email", ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL")),
+    ):
+        try:
+            value = subprocess.run(
+                ["git", "config", "--global", "--get", key],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                stdin=subprocess.DEVNULL,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return {}
+        if value:
+            out.update(dict.fromkeys(names, value))
+    return out
 
 
 class LocalShellProcess:
