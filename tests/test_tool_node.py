@@ -217,3 +217,27 @@ def test_a_name_that_is_not_utf8_does_not_stop_the_agent(sandbox, tools):
     assert grep.content.splitlines()[0] == "Found 2 files"
     for msg in model.calls[-1]:  # what the next request sends: encodable
         json.dumps(msg.content, ensure_ascii=False).encode("utf-8")
+
+
+def test_each_thread_of_a_graph_has_its_own_shell_and_record(sandbox, tools):
+    sandbox.write_bytes("sub/f.txt", b"x\n")
+    graph = build_graph(
+        ScriptedChatModel(
+            script=[
+                say("", tool_call("Bash", {"command": "cd sub"})),
+                say("", tool_call("Read", {"file_path": "sub/f.txt"})),
+                say("A done"),
+                say("", tool_call("Bash", {"command": "pwd"})),
+                say("", tool_call("Write", {"file_path": "sub/f.txt", "content": "B\n"})),
+                say("B done"),
+            ]
+        ),
+        list(tools.values()),
+        "t",
+    )
+    graph.invoke({"messages": [HumanMessage("a")]}, {"configurable": {"thread_id": "A"}})
+    state = graph.invoke({"messages": [HumanMessage("b")]}, {"configurable": {"thread_id": "B"}})
+    pwd, write = results(state)
+    assert pwd.content == sandbox.root  # A's cd stayed in A's shell
+    assert write.status == "error" and "not Read it" in write.content  # A's Read is A's
+    assert sandbox.read_bytes("sub/f.txt") == b"x\n"
