@@ -13,8 +13,9 @@ MIDDLE_NOTE = (
 """What :func:`clip_middle` puts in place of the middle by default."""
 
 
-def clip_middle(text: str, limit: int = DEFAULT_TOOL_OUTPUT_LIMIT, *, note: str = MIDDLE_NOTE
-                ) -> str:
+def clip_middle(
+    text: str, limit: int = DEFAULT_TOOL_OUTPUT_LIMIT, *, note: str = MIDDLE_NOTE
+) -> str:
     """``text`` if it fits in ``limit`` characters; otherwise its head and tail (where
     errors and summaries usually are) around ``note``, whose ``{omitted}`` and ``{lines}``
     are filled with the characters and newlines left out."""

@@ -241,3 +241,13 @@ def test_each_thread_of_a_graph_has_its_own_shell_and_record(sandbox, tools):
     assert pwd.content == sandbox.root  # A's cd stayed in A's shell
     assert write.status == "error" and "not Read it" in write.content  # A's Read is A's
     assert sandbox.read_bytes("sub/f.txt") == b"x\n"
+
+
+def test_clip_middle_counts_what_it_leaves_out_and_takes_any_note():
+    from claude_like.budget import clip_middle
+
+    text = "a" * 10 + "\n" * 3 + "b" * 10
+    assert clip_middle(text, 100) == text
+    out = clip_middle(text, 10, note="<{omitted} cut, {lines} lines>")
+    assert out == "aaaaa<13 cut, 3 lines>bbbbb"
+    assert clip_middle("x" * 30, 20, note=" [...] ") == "x" * 10 + " [...] " + "x" * 10
