@@ -284,13 +284,22 @@ class ClaudeLikeAgent:
             "workspace. Give it one self-contained task; it returns its final answer."
         ),
     ) -> BaseTool:
-        """The whole agent as a LangChain tool; each call is a fresh conversation."""
+        """The whole agent as a LangChain tool; each call is a fresh conversation, whose
+        shell session is closed when the call returns (nothing continues that thread)."""
 
         def call(task: str) -> str:
-            return self.run(task, thread_id=uuid.uuid4().hex).text
+            thread = uuid.uuid4().hex
+            try:
+                return self.run(task, thread_id=thread).text
+            finally:
+                self.sandbox.close_session(thread)
 
         async def acall(task: str) -> str:
-            return (await self.arun(task, thread_id=uuid.uuid4().hex)).text
+            thread = uuid.uuid4().hex
+            try:
+                return (await self.arun(task, thread_id=thread)).text
+            finally:
+                self.sandbox.close_session(thread)
 
         return StructuredTool.from_function(
             func=call, coroutine=acall, name=name, description=description, args_schema=AgentTask

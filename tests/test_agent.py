@@ -229,3 +229,15 @@ def test_async_runs_use_the_agents_pool_not_asyncios(tmp_path):
 
     asyncio.run(main())
     assert seen and all(name.startswith("cl-tool") for name in seen), seen
+
+
+def test_as_tool_calls_leave_no_shell_session_behind(tmp_path):
+    """Each call is a fresh thread with its own shell: closed when the call returns."""
+    script = [say("", tool_call("Bash", {"command": "cd /tmp && echo in"})), say("one"),
+              say("", tool_call("Bash", {"command": "pwd"})), say("two")]
+    agent, _ = make_agent(tmp_path, script)
+    coding_tool = agent.as_tool()
+    with agent:
+        assert coding_tool.invoke({"task": "one"}) == "one"
+        assert coding_tool.invoke({"task": "two"}) == "two"
+        assert agent.sandbox.shells.names == []
