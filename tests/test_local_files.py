@@ -219,3 +219,20 @@ def test_names_that_are_not_utf8_list_stat_and_read(local, workspace):
         assert local.read_bytes(path) in (b"latin\n", b"e\n")
     local.write_bytes(walked[0], b"rewritten\n")
     assert local.read_bytes(walked[0]) == b"rewritten\n"
+
+
+def test_a_replaced_file_keeps_its_owner_when_written_as_root(tmp_path):
+    """A user running the agent as root must not take their files: Write replaces a file
+    owned by 4242:4343 and it stays theirs."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("this check needs root (CI runs as root)")
+        pytest.skip("needs root")
+    target = tmp_path / "theirs.txt"
+    target.write_text("old\n")
+    os.chown(target, 4242, 4343)
+    with LocalSandbox(tmp_path) as sandbox:
+        sandbox.write_bytes("theirs.txt", b"new\n")
+    st = target.stat()
+    assert (st.st_uid, st.st_gid) == (4242, 4343)
+    assert target.read_bytes() == b"new\n"

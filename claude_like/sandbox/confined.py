@@ -218,7 +218,8 @@ def write_replacing(
 ) -> None:
     """Replace ``name`` in ``dir_fd`` atomically: a uniquely named temporary file created
     exclusively (never through a symlink) beside it, then renamed over it. An existing
-    file's mode is kept."""
+    file's mode is kept, and its owner too when this process may give files away (root);
+    ``owner`` is for a new file."""
     try:
         st: os.stat_result | None = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -226,6 +227,8 @@ def write_replacing(
     if st is not None and stat_mod.S_ISDIR(st.st_mode):
         raise IsADirectoryError(name)
     mode = stat_mod.S_IMODE(st.st_mode) if st is not None and stat_mod.S_ISREG(st.st_mode) else None
+    if mode is not None and st is not None and os.geteuid() == 0:
+        owner = (st.st_uid, st.st_gid)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
         tmp = f".claude-like-{secrets.token_hex(8)}.tmp"
