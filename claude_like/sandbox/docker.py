@@ -49,11 +49,14 @@ from claude_like.sandbox.base import (
     WorkspaceFiles,
 )
 from claude_like.sandbox.confined import write_replacing
+from claude_like.sandbox.disk import (
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_WORKSPACE_GROWTH,
+    GrowthGuard,
+)
 from claude_like.sandbox.docker_container import Container, ContainerDiedError, ContainerSpec
 from claude_like.sandbox.docker_image import DEFAULT_IMAGE
 from claude_like.sandbox.docker_programs import Programs
-from claude_like.sandbox.local import DEFAULT_MAX_FILE_SIZE, DEFAULT_MAX_WORKSPACE_GROWTH
-from claude_like.sandbox.local_disk import GrowthGuard
 from claude_like.sandbox.shell import MAX_SESSIONS, OutputCapture
 
 if TYPE_CHECKING:

@@ -27,16 +27,14 @@ from claude_like.sandbox.base import (
     SandboxError,
     WorkspaceFiles,
 )
-from claude_like.sandbox.local_disk import GrowthGuard
+from claude_like.sandbox.disk import (
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_WORKSPACE_GROWTH,
+    GrowthGuard,
+)
 from claude_like.sandbox.local_program import run_program
 from claude_like.sandbox.local_shell import LocalShellFactory, minimal_env
 from claude_like.sandbox.shell import MAX_SESSIONS, ShellPool
-
-DEFAULT_MAX_FILE_SIZE = 1024**3
-"""Largest file (bytes) a sandbox program may write (RLIMIT_FSIZE); 0 for no limit."""
-
-DEFAULT_MAX_WORKSPACE_GROWTH = 4 * 1024**3
-"""How much (bytes) the workspace and scratch folders may grow; None for no limit."""
 
 
 def _release(shells: ShellPool, private_dir: str) -> None:

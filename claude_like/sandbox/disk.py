@@ -1,15 +1,22 @@
-"""A bound on how much the local sandbox's work may add to the disk.
+"""Disk bounds shared by both sandboxes: how much their work may add to the disk.
 
-Each file is already capped by RLIMIT_FSIZE (see ``processes.LAUNCHER``); this bounds the
-sum: how much the workspace and the sandbox's private folder grew since the sandbox
-started. Measuring walks the folders, so it runs only when the file systems holding them
-grew by more than the limit (an O(1) ``statvfs``): below that, the folders cannot have.
+Each file is already capped by RLIMIT_FSIZE (``DEFAULT_MAX_FILE_SIZE``, set by the
+launcher of every program); ``GrowthGuard`` bounds the sum: how much the workspace and the
+sandbox's private folder grew since the sandbox started. Measuring walks the folders, so
+it runs only when the file systems holding them grew by more than the limit (an O(1)
+``statvfs``): below that, the folders cannot have.
 """
 
 from __future__ import annotations
 
 import os
 import stat as stat_mod
+
+DEFAULT_MAX_FILE_SIZE = 1024**3
+"""Largest file (bytes) a sandbox program may write (RLIMIT_FSIZE); 0 for no limit."""
+
+DEFAULT_MAX_WORKSPACE_GROWTH = 4 * 1024**3
+"""How much (bytes) the workspace and scratch folders may grow; None for no limit."""
 
 
 def folder_usage(top: str) -> int:
