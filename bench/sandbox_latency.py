@@ -62,6 +62,7 @@ def main() -> int:
     results: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="claude-like-bench-") as tmp:
         ws = Path(tmp)
+        ws.chmod(0o755)  # the peers' plain bind mounts run as the sandbox's uid too
         (ws / "data.txt").write_text(("0123456789" * 10 + "\n") * 100)  # ~10 kB
         with DockerSandbox(ws, client=client) as sb:
             check(sb.execute("cat data.txt").output.startswith("0123"), "shell cat")
