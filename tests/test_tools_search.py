@@ -170,6 +170,13 @@ def test_grep_glob_filter(tree, ok):
     assert out.splitlines()[1:] == ["README.md"]
 
 
+def test_grep_glob_that_matches_no_file_is_no_match_not_a_failure(tree, ok):
+    """rg exits 2 and (with --no-messages) says nothing when no file passes the filters."""
+    out = ok("Grep", pattern="def", glob="Grep")
+    assert out == (f"No matches for 'def' in {tree.root}. "
+                   "(only files matching glob 'Grep' were searched)")
+
+
 def test_grep_single_file_path(tree, ok):
     out = ok("Grep", pattern="os", path="src/app.py", output_mode="content")
     assert out.strip() == "src/app.py:1:import os"

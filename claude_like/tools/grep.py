@@ -126,7 +126,8 @@ class Grep(ClaudeLikeTool):
                 "stopped. Narrow it with path or glob, or simplify the pattern."
             )
         output = result.output
-        if result.exit_code == 2 and ("error" in output or not output.strip()):
+        # Exit 2 with nothing said (--no-messages): no file passed the path/glob filters.
+        if result.exit_code == 2 and "error" in output:
             raise ToolException(_rg_error(opts.pattern, output))
         if result.exit_code not in (0, 1, 2):
             raise ToolException(f"ripgrep failed (exit code {result.exit_code}): {output[-500:]}")
