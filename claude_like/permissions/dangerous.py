@@ -8,6 +8,7 @@ safety net, not a sandbox: the sandbox stays the limit.
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from claude_like.permissions.shell_words import SimpleCommand, UnparsableCommand, split_commands
@@ -38,8 +39,12 @@ def _targets(words: tuple[str, ...]) -> list[str]:
 
 
 def _inside_scratch(path: str, scratch: str) -> bool:
-    path = path.removeprefix("./")
-    return bool(scratch) and (path == scratch or path.startswith(scratch.rstrip("/") + "/"))
+    """Whether the relative ``path`` stays in ``scratch`` (``..`` folded first, so
+    ``scratch/../../src`` is not in it)."""
+    if not scratch or path.startswith("/"):
+        return False
+    path, scratch = posixpath.normpath(path), posixpath.normpath(scratch)
+    return path == scratch or path.startswith(scratch + "/")
 
 
 def _command_danger(cmd: SimpleCommand, scratch: str) -> str | None:
