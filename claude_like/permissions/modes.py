@@ -14,13 +14,19 @@ allow rules, then the mode's default.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from claude_like.permissions.dangerous import danger
-from claude_like.permissions.rules import EDIT_TOOLS, SHELL_TOOLS, Behavior, RuleSet, call_path
+from claude_like.permissions.rules import (
+    EDIT_TOOLS,
+    SHELL_TOOLS,
+    Behavior,
+    RuleSet,
+    absolute,
+    call_path,
+)
 
 PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
 MODES: tuple[PermissionMode, ...] = ("default", "acceptEdits", "plan", "bypassPermissions")
@@ -45,7 +51,7 @@ def check_mode(mode: str) -> PermissionMode:
 
 
 def _inside(path: str, root: str) -> bool:
-    full = posixpath.normpath(path if path.startswith("/") else posixpath.join(root, path))
+    full = absolute(path, root)
     return full == root or full.startswith(root.rstrip("/") + "/")
 
 

@@ -94,10 +94,14 @@ def _resolve_pattern(spec: str, root: str) -> str:
     return posixpath.join(root, spec.removeprefix("./").lstrip("/"))
 
 
+def absolute(path: str, root: str) -> str:
+    """``path`` as an absolute, ``..``-folded path (relative ones are under ``root``)."""
+    return posixpath.normpath(path if path.startswith("/") else posixpath.join(root, path))
+
+
 def _path_matches(spec: str, path: str, root: str) -> bool:
     pattern = _resolve_pattern(spec, root)
-    target = path if path.startswith("/") else posixpath.join(root, path)
-    target = posixpath.normpath(target)
+    target = absolute(path, root)
     if pattern.endswith("/**") and target == pattern[:-3]:
         return True  # a folder whose whole content the rule covers (Glob/Grep/LS on it)
     # The pattern starts with "/", which anchors it at the top of the path matched.
