@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat as stat_mod
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -28,6 +29,10 @@ READ_LIMIT = 16 * 1024 * 1024
 the file claims (a sparse file can claim gigabytes)."""
 DEFAULT_SESSION = "main"
 """The shell session a command runs in when the caller names none (one per thread)."""
+OMITTED_MARK = "\n\n[... {omitted} bytes of output omitted ...]\n\n"
+"""What stands where the middle of a truncated output was dropped (``ExecResult.output``)."""
+OMITTED_MARK_RE = re.compile(re.escape(OMITTED_MARK).replace(r"\{omitted\}", r"(\d+)"))
+"""Finds :data:`OMITTED_MARK` in an output; group 1 is the number of bytes left out."""
 
 
 class SandboxError(Exception):
@@ -51,7 +56,8 @@ class ExecResult:
     exit_code: int | None
     """The command's exit status; ``None`` when it was killed by the timeout."""
     truncated: bool = False
-    """True when the middle of the output was dropped to respect the output limit."""
+    """True when the middle of the output was dropped to respect the output limit (where,
+    :data:`OMITTED_MARK` says, with the exact number of bytes)."""
     timed_out: bool = False
     """True when the command ran past its timeout and its process tree was killed."""
     cwd: str = ""

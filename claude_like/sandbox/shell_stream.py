@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from claude_like.sandbox.base import OMITTED_MARK
+
 
 def decode_output(data: bytes | bytearray) -> str:
     """UTF-8 text of shell output (invalid bytes shown as U+FFFD)."""
@@ -41,8 +43,8 @@ class OutputCapture:
         head = _cut_incomplete_end(bytes(self.head))
         tail = _cut_incomplete_start(bytes(self.tail[-self.half :]))
         omitted = self.total - len(head) - len(tail)
-        note = f"[... {omitted} bytes of output omitted ...]"
-        return f"{decode_output(head)}\n\n{note}\n\n{decode_output(tail)}"
+        mark = OMITTED_MARK.format(omitted=omitted)
+        return f"{decode_output(head)}{mark}{decode_output(tail)}"
 
 
 def _cut_incomplete_start(data: bytes) -> bytes:

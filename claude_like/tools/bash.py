@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from claude_like.sandbox.base import DEFAULT_COMMAND_TIMEOUT, MAX_COMMAND_TIMEOUT, ExecResult
+from claude_like.sandbox.base import (
+    DEFAULT_COMMAND_TIMEOUT,
+    MAX_COMMAND_TIMEOUT,
+    OMITTED_MARK_RE,
+    ExecResult,
+)
 from claude_like.tools.base import ClaudeLikeTool, ToolInput
-
-_SHELL_CUT = re.compile(r"\n\n\[\.\.\. (\d+) bytes of output omitted \.\.\.\]\n\n")
-"""The marker the shell puts where it dropped the middle of a flood of output."""
 
 
 class BashInput(ToolInput):
@@ -100,7 +100,7 @@ def _output(result: ExecResult) -> str:
         "To keep all of it, redirect it to a file (cmd > out.log 2>&1) and use Grep or "
         "Read on that file."
     )
-    cut = _SHELL_CUT.search(text)
+    cut = OMITTED_MARK_RE.search(text)
     if cut is None:
         return f"{text}\n[The output was larger than the shell keeps; part of it is lost. {advice}]"
     omitted = int(cut.group(1))
