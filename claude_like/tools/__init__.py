@@ -11,6 +11,7 @@ from langchain_core.tools import BaseTool
 from claude_like.tools.base import ClaudeLikeTool, ToolContext
 from claude_like.tools.bash import Bash
 from claude_like.tools.edit import Edit
+from claude_like.tools.exit_plan_mode import ExitPlanMode
 from claude_like.tools.glob import Glob
 from claude_like.tools.grep import Grep
 from claude_like.tools.ls import LS
@@ -18,7 +19,9 @@ from claude_like.tools.read import Read
 from claude_like.tools.write import Write
 
 TOOL_CLASSES: tuple[type[ClaudeLikeTool], ...] = (Read, Write, Edit, Glob, Grep, LS, Bash)
-"""In the order they are offered to the model."""
+"""In the order they are offered to the model. ``ExitPlanMode`` is not among them: the
+agent adds it when it starts in plan mode (each tool costs prompt tokens in small
+windows)."""
 
 
 def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[BaseTool]:
@@ -38,6 +41,7 @@ __all__ = [
     "Bash",
     "ClaudeLikeTool",
     "Edit",
+    "ExitPlanMode",
     "Glob",
     "Grep",
     "Read",
