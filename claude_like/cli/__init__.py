@@ -1,0 +1,44 @@
+"""The terminal front end: ``claude-like "task"`` runs a task (the ``run`` command is the
+default), ``claude-like sessions`` lists saved conversations.
+
+The default command: when the first word is not a command name (``run``, ``sessions``)
+nor ``--help``, the arguments go to ``run``. A task that is itself a command name is
+given as ``claude-like run sessions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from claude_like.cli.run import run
+from claude_like.cli.sessions import sessions
+
+DEFAULT_COMMAND = "run"
+
+
+class DefaultCommandGroup(TyperGroup):
+    """A group whose arguments go to ``run`` unless they start with a command's name."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(cls=DefaultCommandGroup, add_completion=False, no_args_is_help=True,
+                  help="A Claude-Code-style coding agent for any model. "
+                  "claude-like \"task\" runs a task (the run command); "
+                  "claude-like sessions lists saved sessions.")
+app.command("run", short_help='Run one task (the default: claude-like "task").')(run)
+app.command("sessions", short_help="List saved sessions, to continue one with --resume.")(
+    sessions)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
