@@ -3,6 +3,8 @@ pseudo-terminal (and with stdin that is not one), driven by a scripted model."""
 
 from __future__ import annotations
 
+import json
+
 import pexpect
 import pytest
 from cli_harness import PROMPT, CliEnv, call, plain, reply
@@ -163,3 +165,15 @@ def test_an_unknown_permission_mode_is_a_usage_error_listing_the_modes(tmp_path)
                                       "--permission-mode", "yolo"])
     assert result.exit_code == 2
     assert "acceptEdits" in result.output and "bypassPermissions" in result.output
+
+
+def test_a_prompt_blocked_by_a_settings_hook_exits_3_with_the_reason(cli):
+    settings = cli.workspace / ".claude-like" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text(json.dumps({"hooks": {"UserPromptSubmit": [{"hooks": [
+        {"type": "command", "command": "echo 'no deploys today' >&2; exit 2"}]}]}}))
+    spec = cli.script(reply("never"))
+    done = cli.run_tty("deploy it", "--model", spec)
+    assert done.status == 3, done.output
+    assert "no deploys today" in done.output
+    assert cli.requests(spec) == []  # the model never saw the task

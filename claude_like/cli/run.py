@@ -15,8 +15,8 @@ from claude_like.cli.render import EventRenderer, err, safe
 
 EXIT_CODES = {"done": 0, "error": 1, "max_turns": 2, "denied": 3, "blocked": 3}
 """0 done, 1 error (also a setup problem), 2 turn limit, 3 a refusal ended the run (you
-stopped it at an approval prompt, a permission callback or hook stopped it, or a hook
-blocked the prompt), 130 Ctrl-C while the agent worked."""
+stopped it at an approval prompt, a refusal that stops the run, or a UserPromptSubmit hook
+blocked the task), 130 Ctrl-C while the agent worked."""
 INTERRUPTED_EXIT = 130
 
 RULES_HELP = ("Repeat the option, or give several rules in one value separated by commas or "
@@ -74,7 +74,7 @@ def run(
     need approval are shown (command, diff or plan) and wait for y / n / always; without
     one (or with --print) they are refused, with the flag that would allow them on stderr.
     Exit codes: 0 done, 1 error, 2 turn limit, 3 a refusal ended the run (Ctrl-C or Ctrl-D
-    at an approval prompt, or a hook), 130 interrupted."""
+    at an approval prompt, or a hook blocked the task), 130 interrupted."""
     from claude_like.agent import ClaudeLikeAgent
 
     if continue_ and resume:
