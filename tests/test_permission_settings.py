@@ -72,3 +72,28 @@ def test_an_oversized_file_is_refused(tmp_path, user_file):
     write(user_file, " " * (300 * 1024) + "{}")
     with pytest.raises(SettingsError, match="larger than"):
         load_settings(tmp_path, user_file=user_file)
+
+
+def test_hooks_of_every_file_combine_lowest_precedence_first(tmp_path, user_file):
+    def entry(command):
+        return {"matcher": "Bash", "hooks": [{"type": "command", "command": command}]}
+
+    ws = tmp_path / "ws"
+    write(user_file, {"hooks": {"PreToolUse": [entry("user")]}})
+    write(ws / ".claude/settings.json", {"hooks": {"PreToolUse": [entry("project")],
+                                                   "Stop": [{"hooks": []}]}})
+    write(ws / ".claude-like/settings.json", {"hooks": {"PreToolUse": [entry("ours")]}})
+    s = load_settings(ws, user_file=user_file)
+    assert [e["hooks"][0]["command"] for e in s.hooks["PreToolUse"]] == [
+        "user", "project", "ours"]
+    assert s.hooks["Stop"] == [{"hooks": []}]
+    assert load_settings(tmp_path / "empty", user_file=tmp_path / "none.json").hooks == {}
+
+
+def test_a_malformed_hook_entry_is_an_error_naming_the_file(tmp_path, user_file):
+    path = tmp_path / ".claude/settings.local.json"
+    write(path, {"hooks": {"PreToolUse": [{"matcher": "Bash",
+                                           "hooks": [{"type": "command"}]}]}})
+    with pytest.raises(SettingsError, match="command must be a non-empty string") as info:
+        load_settings(tmp_path, user_file=user_file)
+    assert str(path) in str(info.value)

@@ -10,9 +10,11 @@ Files, lowest precedence first (``PROJECT_FILES`` after the user's):
 Each may hold ``{"permissions": {"allow": [...], "ask": [...], "deny": [...],
 "defaultMode": "..."}}``. Rules of every file are combined (deny beats ask beats allow
 whichever file they come from); ``defaultMode`` is taken from the file of highest
-precedence that sets it. A file that is not valid JSON, or a rule not in Claude Code's
-syntax, is a :class:`SettingsError` naming the file: a broken file is never skipped in
-silence, since that could drop a deny rule.
+precedence that sets it. ``"hooks"`` (Claude Code's command hooks) are combined too: each
+event's matcher entries of every file, lowest precedence first. A file that is not valid
+JSON, a rule not in Claude Code's syntax or a malformed hook entry is a
+:class:`SettingsError` naming the file: a broken file is never skipped in silence, since
+that could drop a deny rule.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from claude_like.hooks.command import HookConfigError, parse_command_hooks
 from claude_like.permissions.modes import PermissionMode, check_mode
 from claude_like.permissions.rules import RuleError, RuleSet, parse_rule
 
@@ -46,6 +49,9 @@ class PermissionSettings:
     default_mode: PermissionMode | None = None
     sources: list[Path] = field(default_factory=list)
     """The files read, lowest precedence first."""
+    hooks: dict[str, list[dict]] = field(default_factory=dict)
+    """Claude Code's ``"hooks"``: event -> matcher entries of every file, lowest precedence
+    first (for ``claude_like.hooks.Hooks(commands=...)``)."""
 
     def rules(self, root: str, *, allow: Sequence[str] = (), ask: Sequence[str] = (),
               deny: Sequence[str] = ()) -> RuleSet:
@@ -98,6 +104,13 @@ def _merge(out: PermissionSettings, path: Path, value: dict) -> None:
             out.default_mode = check_mode(mode)
         except ValueError as exc:
             raise SettingsError(f"{path}: permissions.defaultMode: {exc}") from None
+    hooks = value.get("hooks")
+    try:
+        parse_command_hooks(hooks)
+    except HookConfigError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    for event, entries in (hooks or {}).items():
+        out.hooks.setdefault(event, []).extend(entries)
     out.sources.append(path)
 
 
