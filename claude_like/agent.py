@@ -4,42 +4,43 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from claude_like.agent_events import STREAM_MODES, to_event, to_result
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
 from claude_like.context.budget import ContextBudget
 from claude_like.context.manager import ContextManager
 from claude_like.context.offload import ResultStore
-from claude_like.events import (
-    AgentEvent,
-    AgentResult,
-    Compacted,
-    ContextUsage,
-    Final,
-    TextDelta,
-    ToolFinished,
-    ToolStarted,
-)
+from claude_like.events import AgentEvent, AgentResult, Compacted, Final
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
+from claude_like.hooks import HookMatcher, Hooks
 from claude_like.models.tool_call_repair import answer_unanswered
+from claude_like.permissions.approval import ApprovalRequest, answers_for, parse_answer
+from claude_like.permissions.decisions import CanUseTool
+from claude_like.permissions.modes import PermissionMode, check_mode
+from claude_like.permissions.setup import permission_setup
 from claude_like.prompt import build_system_prompt
 from claude_like.sandbox.base import Sandbox
 from claude_like.sandbox.local import LocalSandbox
-from claude_like.state import add_usage
+from claude_like.sessions import SessionInfo, SessionStore
+from claude_like.sessions.choose import choose_session, open_storage
 from claude_like.tool_node import ToolNode
+from claude_like.tools import ClaudeLikeTool, ExitPlanMode, ToolContext, make_tools
 
-STREAM_MODES = ["messages", "custom"]
+Task = str | BaseMessage | Command
+"""A new task, or ``Command(resume=...)`` to answer pending approvals."""
 
 
 class AgentTask(BaseModel):
@@ -70,12 +71,24 @@ def resolve_model(model: BaseChatModel | str | None) -> BaseChatModel:
     return make_chat_model(model)
 
 
+def _model_name(model: BaseChatModel | str | None, resolved: BaseChatModel) -> str:
+    if isinstance(model, str):
+        return model
+    return str(getattr(resolved, "model_name", None) or getattr(resolved, "model", None)
+               or type(resolved).__name__)
+
+
 class ClaudeLikeAgent:
     """A coding agent: a chat model, Claude-Code-style tools, a sandbox, a LangGraph graph.
 
-    A conversation continues across ``run`` calls on the same ``thread_id`` (each agent
-    has a default thread); state lives in a LangGraph checkpointer (in memory unless one
-    is given).
+    A conversation (a session) continues across ``run`` calls on the same ``thread_id``;
+    its state lives in a LangGraph checkpointer: the SQLite session store under the user's
+    data folder by default (``persist=False``: in memory), or any checkpointer given.
+
+    Permissions follow the Claude Agent SDK's options (``permission_mode``,
+    ``allowed_tools``, ``disallowed_tools``, ``can_use_tool``, ``hooks``) plus the settings
+    files. A call that asks, with no callback to answer it, pauses the run
+    (``stop_reason="interrupted"``, ``result.pending``); :meth:`resume` answers it.
     """
 
     def __init__(
@@ -97,22 +110,49 @@ class ClaudeLikeAgent:
         warn_at: float = 0.75,
         compact_at: float = 0.90,
         keep_results: bool = False,
+        permission_mode: PermissionMode | None = None,
+        allowed_tools: Sequence[str] = (),
+        disallowed_tools: Sequence[str] = (),
+        ask_tools: Sequence[str] = (),
+        can_use_tool: CanUseTool | None = None,
+        hooks: Mapping[str, Sequence[HookMatcher]] | Hooks | None = None,
+        settings: bool = True,
+        persist: bool = True,
+        session_store: SessionStore | str | os.PathLike[str] | None = None,
+        resume: str | None = None,
+        continue_conversation: bool = False,
+        fork_session: bool = False,
     ) -> None:
+        """``settings=False`` reads no settings file; ``resume`` (a session id),
+        ``continue_conversation`` (this workspace's latest session) and ``fork_session``
+        (continue in a copy) pick the conversation, as the SDK's options of those names."""
         self.results: ResultStore | None = None
         self.tool_node: ToolNode | None = None
+        self.store: SessionStore | None = None
+        self._owns_store = False
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
+        self.workspace = str(Path(workspace).resolve())
         self.sandbox = make_sandbox(sandbox, workspace)
         try:
             self.model = resolve_model(model)
+            self.model_name = _model_name(model, self.model)
             self.budget = ContextBudget.for_model(
                 self.model, context_window=context_window, warn_at=warn_at,
                 compact_at=compact_at)
             limit = output_limit or min(self.budget.result_chars, DEFAULT_TOOL_OUTPUT_LIMIT)
+            default_tools: list[ClaudeLikeTool] = []
             if tools is None:
-                from claude_like.tools import ToolContext, make_tools
-
-                tools = make_tools(ToolContext(self.sandbox, output_limit=limit))
+                default_tools = make_tools(ToolContext(self.sandbox, output_limit=limit))
+                tools = default_tools
             self.tools: list[BaseTool] = [*tools, *extra_tools]
+            self.gate, self.hooks = permission_setup(
+                self.sandbox, self.workspace, self.tools, mode=permission_mode,
+                allowed_tools=allowed_tools, ask_tools=ask_tools,
+                disallowed_tools=disallowed_tools, can_use_tool=can_use_tool, hooks=hooks,
+                settings=settings)
+            if self.gate.mode == "plan" and default_tools:
+                self.tools.append(ExitPlanMode(ctx=default_tools[0].ctx))
+                self.gate.plan_tool = True
             self.system_prompt = build_system_prompt(
                 self.sandbox, replace=system_prompt, append=append_system_prompt
             )
@@ -120,23 +160,55 @@ class ClaudeLikeAgent:
                                           self.budget, compaction=compaction)
             self.results = ResultStore(self.sandbox, keep=keep_results)
             self.max_turns = max_turns
-            self.checkpointer = checkpointer or InMemorySaver()
-            self.thread_id = thread_id or uuid.uuid4().hex
+            storage = open_storage(checkpointer, persist=persist, store=session_store)
+            self.checkpointer, self.store, self._owns_store = (
+                storage.checkpointer, storage.store, storage.owned)
+            self.thread_id = choose_session(
+                self.store, self.workspace, thread_id=thread_id, resume=resume,
+                latest=continue_conversation, fork=fork_session)
+            self._mode_changes: dict[str, PermissionMode] = {}
             self.tool_node = ToolNode(self.tools, output_limit=limit, results=self.results,
-                                      result_tokens=self.context.result_tokens)
+                                      result_tokens=self.context.result_tokens,
+                                      hooks=self.hooks)
             self.graph: CompiledStateGraph = build_graph(
-                self.model,
-                self.tools,
-                self.system_prompt,
-                max_turns=max_turns,
-                output_limit=limit,
-                checkpointer=self.checkpointer,
-                context=self.context,
-                tool_node=self.tool_node,
-            )
+                self.model, self.tools, self.system_prompt, max_turns=max_turns,
+                output_limit=limit, checkpointer=self.checkpointer, context=self.context,
+                tool_node=self.tool_node, gate=self.gate, hooks=self.hooks)
         except BaseException:
             self.close()
             raise
+
+    # -- sessions --------------------------------------------------------------------------
+    def fork(self, session_id: str | None = None) -> str:
+        """Copy a session (default: the agent's) to a new id and make it the agent's
+        default thread; the original stays as it was."""
+        if self.store is None:
+            raise ValueError("forking needs the session store (persist=True)")
+        info = self.store.fork(session_id or self.thread_id)
+        self.thread_id = info.id
+        return info.id
+
+    def sessions(self, *, all_workspaces: bool = False, limit: int = 50) -> list[SessionInfo]:
+        """Saved sessions, newest first: this workspace's, or every one."""
+        if self.store is None:
+            return []
+        return self.store.list(workspace=None if all_workspaces else self.workspace, limit=limit)
+
+    # -- permission mode -------------------------------------------------------------------
+    @property
+    def permission_mode(self) -> PermissionMode:
+        """The mode of the agent's default thread (an approved plan changes it)."""
+        return self.mode_of(self.thread_id)
+
+    def mode_of(self, thread_id: str) -> PermissionMode:
+        if thread_id in self._mode_changes:
+            return self._mode_changes[thread_id]
+        values = self.graph.get_state(self._config(thread_id, None)).values
+        return check_mode(values.get("permission_mode") or self.gate.mode)
+
+    def set_permission_mode(self, mode: PermissionMode, *, thread_id: str | None = None) -> None:
+        """Switch a thread's mode (default: the agent's thread) from its next step on."""
+        self._mode_changes[thread_id or self.thread_id] = check_mode(mode)
 
     # -- plumbing --------------------------------------------------------------------------
     def _config(self, thread_id: str | None, config: RunnableConfig | None) -> RunnableConfig:
@@ -147,10 +219,19 @@ class ClaudeLikeAgent:
         cfg.setdefault("recursion_limit", 2 * self.max_turns + 10)
         return cfg
 
-    @staticmethod
-    def _input(task: str | BaseMessage) -> dict[str, Any]:
+    def _input(self, task: Task, cfg: RunnableConfig) -> dict[str, Any] | Command:
+        thread = cfg["configurable"]["thread_id"]
+        mode = self._mode_changes.pop(thread, None)
+        if isinstance(task, Command):
+            return task if mode is None else Command(
+                resume=task.resume, update={**dict(task.update or {}), "permission_mode": mode})
         message = task if isinstance(task, BaseMessage) else HumanMessage(content=task)
-        return {"messages": [message], "turns": 0, "stop_reason": "", "error": ""}
+        if self.store is not None:
+            self.store.record(thread, workspace=self.workspace, model=self.model_name,
+                              title=message.text)
+        start: dict[str, Any] = {"messages": [message], "turns": 0, "stop_reason": "",
+                                 "error": "", "stop_hook_active": False}
+        return start if mode is None else {**start, "permission_mode": mode}
 
     def _mark(self, cfg: RunnableConfig) -> tuple[int, int]:
         values = self.graph.get_state(cfg).values
@@ -160,102 +241,90 @@ class ClaudeLikeAgent:
         values = (await self.graph.aget_state(cfg)).values
         return len(values.get("messages", [])), len(values.get("turn_stats", []))
 
-    def _result(self, values: dict[str, Any], mark: tuple[int, int], cfg: RunnableConfig):
-        messages: list[AnyMessage] = list(values.get("messages", []))
-        new = messages[mark[0] :]
-        usage: dict[str, int] = {}
-        for msg in new:
-            if isinstance(msg, AIMessage) and msg.usage_metadata:
-                usage = add_usage(usage, dict(msg.usage_metadata))  # type: ignore[arg-type]
-        last_ai = next((m for m in reversed(new) if isinstance(m, AIMessage)), None)
-        return AgentResult(
-            text=last_ai.text if last_ai is not None else "",
-            messages=messages,
-            turns=int(values.get("turns", 0)),
-            usage=usage,
-            stop_reason=values.get("stop_reason") or "done",
-            error=values.get("error", ""),
-            thread_id=cfg["configurable"]["thread_id"],
-            turn_stats=list(values.get("turn_stats", []))[mark[1] :],
-        )
+    def _finish(self, cfg: RunnableConfig, mark: tuple[int, int]) -> AgentResult:
+        snapshot = self.graph.get_state(cfg)
+        if self.store is not None:
+            self.store.record(cfg["configurable"]["thread_id"], workspace=self.workspace,
+                              model=self.model_name)
+        return to_result(snapshot.values, mark, cfg, snapshot.interrupts)
 
-    @staticmethod
-    def _event(mode: str, chunk: Any) -> AgentEvent | None:
-        if mode == "messages":
-            message, meta = chunk
-            if meta.get("langgraph_node") == "planner" and isinstance(message, AIMessage):
-                text = message.text
-                return TextDelta(text) if text else None
-            return None
-        if mode == "custom" and isinstance(chunk, dict):
-            if chunk.get("type") == "tool_start":
-                return ToolStarted(chunk["id"] or "", chunk["name"], dict(chunk["args"]))
-            if chunk.get("type") == "tool_end":
-                return ToolFinished(chunk["id"] or "", chunk["name"], chunk["ok"], chunk["output"])
-            if chunk.get("type") == "context":
-                return ContextUsage(**{k: v for k, v in chunk.items() if k != "type"})
-            if chunk.get("type") == "compaction":
-                return Compacted(**{k: v for k, v in chunk.items() if k != "type"})
-        return None
+    async def _afinish(self, cfg: RunnableConfig, mark: tuple[int, int]) -> AgentResult:
+        snapshot = await self.graph.aget_state(cfg)
+        if self.store is not None:
+            self.store.record(cfg["configurable"]["thread_id"], workspace=self.workspace,
+                              model=self.model_name)
+        return to_result(snapshot.values, mark, cfg, snapshot.interrupts)
 
     # -- public API --------------------------------------------------------------------------
-    def run(
-        self,
-        task: str | BaseMessage,
-        *,
-        thread_id: str | None = None,
-        config: RunnableConfig | None = None,
-    ) -> AgentResult:
-        """Work on ``task`` until a final answer, the turn limit, or a model error."""
+    def run(self, task: Task, *, thread_id: str | None = None,
+            config: RunnableConfig | None = None) -> AgentResult:
+        """Work on ``task`` until a final answer, the turn limit, a model error, or calls
+        that wait for approval (``stop_reason="interrupted"``)."""
         cfg = self._config(thread_id, config)
         mark = self._mark(cfg)
-        values = self.graph.invoke(self._input(task), cfg)
-        return self._result(values, mark, cfg)
+        self.graph.invoke(self._input(task, cfg), cfg)
+        return self._finish(cfg, mark)
 
-    async def arun(
-        self,
-        task: str | BaseMessage,
-        *,
-        thread_id: str | None = None,
-        config: RunnableConfig | None = None,
-    ) -> AgentResult:
+    async def arun(self, task: Task, *, thread_id: str | None = None,
+                   config: RunnableConfig | None = None) -> AgentResult:
         cfg = self._config(thread_id, config)
         mark = await self._amark(cfg)
-        values = await self.graph.ainvoke(self._input(task), cfg)
-        return self._result(values, mark, cfg)
+        await self.graph.ainvoke(self._input(task, cfg), cfg)
+        return await self._afinish(cfg, mark)
 
-    def stream(
-        self,
-        task: str | BaseMessage,
-        *,
-        thread_id: str | None = None,
-        config: RunnableConfig | None = None,
-    ) -> Iterator[AgentEvent]:
-        """Model text, tool starts and finishes as they happen, then ``Final``."""
+    def stream(self, task: Task, *, thread_id: str | None = None,
+               config: RunnableConfig | None = None) -> Iterator[AgentEvent]:
+        """Model text, tool starts and finishes, approval requests as they happen, then
+        ``Final``."""
         cfg = self._config(thread_id, config)
         mark = self._mark(cfg)
-        for mode, chunk in self.graph.stream(self._input(task), cfg, stream_mode=STREAM_MODES):
-            event = self._event(mode, chunk)
+        for mode, chunk in self.graph.stream(self._input(task, cfg), cfg,
+                                             stream_mode=STREAM_MODES):
+            event = to_event(mode, chunk)
             if event is not None:
                 yield event
-        yield Final(self._result(self.graph.get_state(cfg).values, mark, cfg))
+        yield Final(self._finish(cfg, mark))
 
-    async def astream(
-        self,
-        task: str | BaseMessage,
-        *,
-        thread_id: str | None = None,
-        config: RunnableConfig | None = None,
-    ) -> AsyncIterator[AgentEvent]:
+    async def astream(self, task: Task, *, thread_id: str | None = None,
+                      config: RunnableConfig | None = None) -> AsyncIterator[AgentEvent]:
         cfg = self._config(thread_id, config)
         mark = await self._amark(cfg)
-        async for mode, chunk in self.graph.astream(
-            self._input(task), cfg, stream_mode=STREAM_MODES
-        ):
-            event = self._event(mode, chunk)
+        async for mode, chunk in self.graph.astream(self._input(task, cfg), cfg,
+                                                    stream_mode=STREAM_MODES):
+            event = to_event(mode, chunk)
             if event is not None:
                 yield event
-        yield Final(self._result((await self.graph.aget_state(cfg)).values, mark, cfg))
+        yield Final(await self._afinish(cfg, mark))
+
+    def pending(self, *, thread_id: str | None = None) -> list[ApprovalRequest]:
+        """The calls of the thread waiting for the user's answer."""
+        from claude_like.agent_events import pending_requests
+
+        return pending_requests(self.graph.get_state(self._config(thread_id, None)).interrupts)
+
+    def answer(self, answers: Any, *, thread_id: str | None = None) -> Command:
+        """``Command(resume=answers)`` after checking ``answers`` against the pending
+        requests (an answer that cannot be understood is an error here, not a refusal)."""
+        requests = self.pending(thread_id=thread_id)
+        if not requests:
+            raise ValueError("nothing is waiting for approval on this thread")
+        by_id = answers_for(answers, requests)
+        for request in requests:
+            parse_answer(by_id[request["tool_call_id"]], request)
+        return Command(resume=answers)
+
+    def resume(self, answers: Any, *, thread_id: str | None = None,
+               config: RunnableConfig | None = None) -> AgentResult:
+        """Answer the pending approvals and go on: ``"allow"``, ``"deny"``, ``"always"``,
+        a dict with ``behavior`` (and ``message``, ``updated_input``, ``mode``), or a dict
+        of those by tool-call id."""
+        return self.run(self.answer(answers, thread_id=thread_id), thread_id=thread_id,
+                        config=config)
+
+    async def aresume(self, answers: Any, *, thread_id: str | None = None,
+                      config: RunnableConfig | None = None) -> AgentResult:
+        return await self.arun(self.answer(answers, thread_id=thread_id), thread_id=thread_id,
+                               config=config)
 
     def compact(self, *, thread_id: str | None = None) -> Compacted | None:
         """Compact the thread now, as far as it goes (old results cleared, all but the
@@ -273,7 +342,7 @@ class ClaudeLikeAgent:
         if not after.changed:
             return None
         self.graph.update_state(cfg, {"context": after.ctx})
-        event = self._event("custom", events[-1])
+        event = to_event("custom", events[-1])
         return event if isinstance(event, Compacted) else None
 
     def as_tool(
@@ -306,10 +375,13 @@ class ClaudeLikeAgent:
         )
 
     def close(self) -> None:
-        """Stop the tool node's threads, remove the saved tool results (unless
-        ``keep_results``), then close the sandbox if this agent created it. Idempotent."""
+        """Stop the tool node's threads, close the session store if this agent opened it,
+        remove the saved tool results (unless ``keep_results``), then close the sandbox if
+        this agent created it. Idempotent."""
         if self.tool_node is not None:
             self.tool_node.close()
+        if self.store is not None and self._owns_store:
+            self.store.close()
         if self.results is not None:
             self.results.close()
         sandbox = getattr(self, "sandbox", None)

@@ -10,10 +10,11 @@ from langchain_core.messages import AnyMessage
 from langgraph.config import get_stream_writer
 
 from claude_like.context.compaction import Compaction as Compacted
+from claude_like.permissions.approval import ApprovalRequest
 from claude_like.state import StopReason, TurnStats
 
-__all__ = ["AgentEvent", "AgentResult", "Compacted", "ContextUsage", "Final", "TextDelta",
-           "ToolFinished", "ToolStarted", "stream_writer"]
+__all__ = ["AgentEvent", "AgentResult", "ApprovalRequested", "Compacted", "ContextUsage",
+           "Final", "Notice", "TextDelta", "ToolFinished", "ToolStarted", "stream_writer"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,23 @@ class ToolFinished:
     name: str
     ok: bool
     output: str
+
+
+@dataclass(frozen=True)
+class ApprovalRequested:
+    """A call waits for the user: the run pauses (``stop_reason="interrupted"``) unless a
+    ``can_use_tool`` callback answers it."""
+
+    request: ApprovalRequest
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not the model's text: a hook that failed,
+    a hook's system message."""
+
+    source: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -73,12 +91,16 @@ class AgentResult:
     usage: dict[str, int]
     """Tokens used by this run (input_tokens, output_tokens, total_tokens)."""
     stop_reason: StopReason
-    """"done", "max_turns" or "error"."""
+    """"done", "max_turns", "error", "interrupted" (calls wait for approval: see
+    ``pending`` and ``ClaudeLikeAgent.resume``), "denied" (a refusal ended the run) or
+    "blocked" (a UserPromptSubmit hook refused the prompt)."""
     error: str = ""
     """Why the run failed, when ``stop_reason == "error"``."""
     thread_id: str = ""
     turn_stats: list[TurnStats] = field(default_factory=list)
     """Per-turn token and prompt-cache figures of this run."""
+    pending: list[ApprovalRequest] = field(default_factory=list)
+    """The calls waiting for the user's answer when ``stop_reason == "interrupted"``."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,8 @@ class Final:
     result: AgentResult
 
 
-AgentEvent = TextDelta | ToolStarted | ToolFinished | ContextUsage | Compacted | Final
+AgentEvent = (TextDelta | ToolStarted | ToolFinished | ApprovalRequested | Notice | ContextUsage
+              | Compacted | Final)
 
 
 def stream_writer() -> Callable[[dict[str, Any]], None]:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from claude_like.context.view import ContextState
+from claude_like.permissions.approval import ApprovalRequest, Verdict
 
-StopReason = Literal["", "done", "max_turns", "error"]
+StopReason = Literal["", "done", "max_turns", "error", "interrupted", "denied", "blocked"]
+"""``interrupted``: calls wait for the user's approval; ``denied``: a refusal that ends the
+run; ``blocked``: a UserPromptSubmit hook refused the prompt."""
+
+
+def thread_of(config: Mapping[str, Any] | None) -> str:
+    """The thread a node runs for (its session id), from the run's config."""
+    return str(((config or {}).get("configurable") or {}).get("thread_id", ""))
 
 
 def add_usage(left: dict[str, int] | None, right: dict[str, int] | None) -> dict[str, int]:
@@ -53,3 +62,14 @@ class AgentState(TypedDict, total=False):
     context: ContextState
     """Context management's record: where the model's view starts, the summary of what
     came before, cleared tool results, the learnt token ratio (see ``context.view``)."""
+    permission_mode: str
+    """The thread's permission mode when it differs from the agent's default (an approved
+    plan, ``set_permission_mode``)."""
+    session_rules: list[str]
+    """Allow rules added during the session (``always`` answers, callback updates)."""
+    verdicts: dict[str, Verdict]
+    """The permission verdict of each call of the current turn, by tool-call id."""
+    pending: list[ApprovalRequest]
+    """Calls of the current turn waiting for the user."""
+    stop_hook_active: bool
+    """True while the run continues because a Stop hook asked it to."""

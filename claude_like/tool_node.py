@@ -29,7 +29,7 @@ from claude_like.context.offload import ResultStore
 from claude_like.events import stream_writer
 from claude_like.models.tokens import CHARS_PER_TOKEN
 from claude_like.repeat_guard import DEFAULT_REPEAT_LIMIT, repeat_refusal
-from claude_like.state import AgentState
+from claude_like.state import AgentState, thread_of
 from claude_like.text_safety import visible
 from claude_like.tools.base import ClaudeLikeTool, format_validation_error
 
@@ -84,11 +84,13 @@ class ToolNode:
         max_workers: int = 8,
         results: ResultStore | None = None,
         result_tokens: int | Callable[[], int] | None = None,
+        hooks: Any = None,
     ) -> None:
         """``results`` saves a result over ``result_tokens`` (a number, or a callable read
         at every result so it follows the live budget; default: ``output_limit`` in
         tokens) whole to a file; without it, results are cut to ``output_limit`` characters
-        in the middle and what is cut is lost."""
+        in the middle and what is cut is lost. ``hooks`` (:class:`claude_like.hooks.Hooks`)
+        runs PostToolUse hooks on each result; what they add reaches the model with it."""
         self.tools = {t.name: t for t in tools}
         self.output_limit = output_limit
         self.results = results
@@ -96,6 +98,8 @@ class ToolNode:
             math.ceil(output_limit / CHARS_PER_TOKEN) if result_tokens is None else result_tokens
         )
         self.repeat_limit = repeat_limit
+        after = hooks is not None and (hooks.has("PostToolUse") or hooks.has("PostToolUseFailure"))
+        self.hooks = hooks if after else None
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="cl-tool")
         # Shuts the pool down on close() or when the node is collected, whichever is first.
         self._release = weakref.finalize(self, _shut_down, self._pool)
@@ -110,7 +114,7 @@ class ToolNode:
         return not self._release.alive
 
     # -- checks ---------------------------------------------------------------------------
-    def _check(self, call: ToolCall, messages: Sequence[AnyMessage]) -> ToolMessage | None:
+    def check(self, call: ToolCall, messages: Sequence[AnyMessage]) -> ToolMessage | None:
         """An error result when the call must not run, else None."""
         tool = self.tools.get(call["name"])
         if tool is None:
@@ -149,6 +153,24 @@ class ToolNode:
             )
         return out
 
+    @staticmethod
+    def _permitted(call: ToolCall, verdicts: dict[str, Any] | None
+                   ) -> tuple[ToolCall, ToolMessage | None]:
+        """The call as permitted (the callback's or user's changed input), or its refusal.
+        Without verdicts (no permission step in the graph) every call is permitted."""
+        if verdicts is None:
+            return call, None
+        verdict = verdicts.get(call["id"] or "")
+        if verdict is None:
+            return call, None  # refused by check() before permissions were asked
+        if verdict["behavior"] != "allow":
+            text = verdict.get("message") or f"Permission denied: {verdict['reason']}."
+            return call, ToolMessage(content=text, name=call["name"],
+                                     tool_call_id=call["id"] or "", status="error")
+        updated = verdict.get("updated_input")
+        return (ToolCall(name=call["name"], args=dict(updated), id=call["id"])
+                if isinstance(updated, dict) else call), None
+
     # -- running ---------------------------------------------------------------------------
     def _finish(self, call: ToolCall, result: Any) -> ToolMessage:
         if isinstance(result, ToolMessage):
@@ -178,8 +200,15 @@ class ToolNode:
         except GraphBubbleUp:
             raise
         except Exception as exc:
-            return self._crash(call, exc)
-        return self._finish(call, result)
+            msg = self._crash(call, exc)
+        else:
+            msg = self._finish(call, result)
+        if self.hooks is not None:
+            outcome = self.hooks.post_tool_use(call["name"], dict(call["args"]), str(msg.content),
+                                               call["id"] or "", is_error=msg.status == "error",
+                                               session_id=thread_of(config))
+            _add_hook_context(msg, outcome)
+        return msg
 
     async def _arun_one(self, call: ToolCall, config: RunnableConfig) -> ToolMessage:
         tool = self.tools[call["name"]]
@@ -193,8 +222,15 @@ class ToolNode:
         except GraphBubbleUp:
             raise
         except Exception as exc:
-            return self._crash(call, exc)
-        return self._finish(call, result)
+            msg = self._crash(call, exc)
+        else:
+            msg = self._finish(call, result)
+        if self.hooks is not None:
+            outcome = await self.hooks.apost_tool_use(
+                call["name"], dict(call["args"]), str(msg.content), call["id"] or "",
+                is_error=msg.status == "error", session_id=thread_of(config))
+            _add_hook_context(msg, outcome)
+        return msg
 
     def _plan(
         self, state: AgentState
@@ -209,10 +245,12 @@ class ToolNode:
         if not isinstance(ai, AIMessage):
             return [], [], {}
         invalid = self._invalid(ai)
+        verdicts = state.get("verdicts") if "verdicts" in state else None
         refused: dict[str, ToolMessage] = {}
         batches: list[list[ToolCall]] = []
         for call in ai.tool_calls:
-            err = self._check(call, messages)
+            call, err = self._permitted(call, verdicts)
+            err = err or self.check(call, messages)
             if err is not None:
                 refused[call["id"] or ""] = err
                 continue
@@ -262,6 +300,15 @@ class ToolNode:
                 done[call["id"] or ""] = msg
                 emit(_end_event(msg))
         return self._ordered(state, invalid, done)
+
+
+def _add_hook_context(msg: ToolMessage, outcome: Any) -> None:
+    """What PostToolUse hooks said for the model, appended to the result it reads."""
+    extra = [f"[PostToolUse hook] {text}" for text in
+             (getattr(outcome, "block_reason", None), getattr(outcome, "additional_context", None))
+             if text]
+    if extra and isinstance(msg.content, str):
+        msg.content = visible("\n\n".join([msg.content, *extra]))
 
 
 def _shut_down(pool: ThreadPoolExecutor) -> None:

@@ -96,6 +96,8 @@ def run(
     renderer = EventRenderer()
     approve: Approver = (TerminalApprover() if sys.stdin.isatty() and not print_only
                          else deny_without_terminal)
+    for warning in agent.hooks.warnings:
+        err.print(f"[yellow]warning:[/] {safe(warning)}", soft_wrap=True)
     with agent:
         if continue_ and agent.store is not None and agent.store.get(agent.thread_id) is None:
             err.print("[dim]no earlier session in this workspace: starting a new one[/]")

@@ -12,6 +12,7 @@ permission mode to switch to when an ``ExitPlanMode`` plan is approved).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired
 
@@ -25,6 +26,13 @@ PLAN_TOOL = "ExitPlanMode"
 """The tool that presents a plan in plan mode; approving it leaves plan mode."""
 PLAN_APPROVED_MODE: PermissionMode = "default"
 Answer = Literal["allow", "deny", "always"]
+SUBCOMMAND_PROGRAMS = frozenset({
+    "git", "npm", "pnpm", "yarn", "npx", "bun", "cargo", "go", "uv", "poetry", "pip", "pip3",
+    "docker", "kubectl", "helm", "terraform", "gh", "make", "dotnet", "mvn", "gradle",
+    "conda", "brew", "rustup"})
+"""Programs whose second word picks what they do, so ``always`` allows ``git status:*``
+rather than every ``git`` command; for other programs it allows the program (``echo:*``),
+and ``run`` adds one more word (``npm run test:*``)."""
 
 
 class ApprovalRequest(TypedDict):
@@ -67,9 +75,9 @@ def refusal_message(tool: str, why: str) -> str:
 
 
 def always_rule(tool: str, tool_input: Mapping[str, Any]) -> str | None:
-    """The session rule ``always`` adds: ``Bash(git diff:*)`` for a simple command
-    (program and sub-command), edits anywhere in the workspace for file changes, the
-    tool's name otherwise. A compound shell line gets none (each part is its own
+    """The session rule ``always`` adds: ``Bash(git diff:*)`` or ``Bash(echo:*)`` for a
+    simple command (see :data:`SUBCOMMAND_PROGRAMS`), edits anywhere in the workspace for
+    file changes, the tool's name otherwise. A compound shell line gets none (each part is its own
     decision), nor does the plan."""
     if tool == PLAN_TOOL:
         return None
@@ -84,11 +92,14 @@ def always_rule(tool: str, tool_input: Mapping[str, Any]) -> str | None:
     if len(commands) != 1 or commands[0].opaque or not commands[0].words:
         return None
     words = commands[0].words
-    prefix = [words[0]]
-    if len(words) > 1 and words[1][:1].isalpha() and "/" not in words[1] \
-            and "." not in words[1] and "=" not in words[1]:
-        prefix.append(words[1])
-    return f"{tool}({' '.join(prefix)}:*)"
+    size = 1
+    if words[0] in SUBCOMMAND_PROGRAMS and len(words) > 1 and _is_word(words[1]):
+        size = 3 if words[1] == "run" and len(words) > 2 and _is_word(words[2]) else 2
+    return f"{tool}({' '.join(words[:size])}:*)"
+
+
+def _is_word(text: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z][\w:-]*", text))
 
 
 def parse_answer(answer: Any, request: ApprovalRequest) -> tuple[Verdict, str | None,
