@@ -18,6 +18,16 @@ from claude_like.sandbox import LocalSandbox, Sandbox
 from claude_like.tools import ToolContext, make_tools
 
 
+@pytest.fixture(autouse=True)
+def _private_user_folders(tmp_path_factory: pytest.TempPathFactory,
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions and user settings of the test run live in temp folders, never in the
+    home folder of the machine running the tests."""
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("CLAUDE_LIKE_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """The host folder the sandbox works on."""

@@ -13,7 +13,8 @@ from claude_like.testing import ScriptedChatModel, say, tool_call
 
 def make_agent(workspace, script, **kw) -> tuple[ClaudeLikeAgent, ScriptedChatModel]:
     model = ScriptedChatModel(script=script)
-    return ClaudeLikeAgent(model=model, workspace=workspace, sandbox="local", **kw), model
+    return ClaudeLikeAgent(model=model, workspace=workspace, sandbox="local",
+                           **{"permission_mode": "bypassPermissions", **kw}), model
 
 
 def test_run_edits_a_file_with_the_real_tools(tmp_path):

@@ -53,7 +53,8 @@ def model_for(turns: int, window: int = 4096, **kw: Any) -> WindowedChatModel:
 
 
 def agent_for(model: WindowedChatModel, ws: Path, **kw: Any) -> ClaudeLikeAgent:
-    return ClaudeLikeAgent(model, workspace=ws, max_turns=kw.pop("max_turns", 200), **kw)
+    return ClaudeLikeAgent(model, workspace=ws, max_turns=kw.pop("max_turns", 200),
+                           permission_mode=kw.pop("permission_mode", "bypassPermissions"), **kw)
 
 
 def _pairs_ok(messages: list[BaseMessage]) -> bool:

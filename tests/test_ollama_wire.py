@@ -248,7 +248,8 @@ def test_a_long_session_on_ollama_stays_inside_num_ctx(tmp_path: Any) -> None:
     server = WindowedOllama(reads=25)
     try:
         model = make_chat_model("ollama:qwen3:8b", base_url=server.url)
-        with ClaudeLikeAgent(model, workspace=tmp_path, max_turns=40) as agent:
+        with ClaudeLikeAgent(model, workspace=tmp_path, max_turns=40,
+                             permission_mode="bypassPermissions") as agent:
             events = list(agent.stream("Read the modules."))
     finally:
         server.close()

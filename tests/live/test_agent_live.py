@@ -47,8 +47,8 @@ def _agent(server: ManagedLlamaServer, workspace: Path, force: str | None = None
         model = force_tool_choice(model, force)
     with LocalSandbox(workspace) as sandbox:
         tools = make_tools(ToolContext(sandbox), include=only) if only else None
-        with ClaudeLikeAgent(model=model, sandbox=sandbox, tools=tools,
-                             max_turns=max_turns) as agent:
+        with ClaudeLikeAgent(model=model, sandbox=sandbox, tools=tools, max_turns=max_turns,
+                             permission_mode="bypassPermissions") as agent:
             yield agent
 
 
