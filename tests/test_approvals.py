@@ -256,3 +256,13 @@ def test_callback_updates_add_session_rules(tmp_path: Path) -> None:
     with agent:
         assert agent.run("go").stop_reason == "done"
     assert calls == ["echo a"]
+
+
+def test_an_async_callback_also_answers_a_sync_run(tmp_path: Path) -> None:
+    async def decide(name: str, args: dict, context: Any) -> PermissionResultAllow:
+        return PermissionResultAllow()
+
+    agent, _ = agent_for(tmp_path, say("", WRITE), say("ok"), can_use_tool=decide)
+    with agent:
+        assert agent.run("write").stop_reason == "done"
+    assert (tmp_path / "a.txt").read_text() == "new\n"

@@ -17,10 +17,11 @@ import inspect
 import json
 import os
 import threading
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from claude_like.async_bridge import run_blocking
 from claude_like.hooks.combine import combine_post, combine_pre, combine_prompt, combine_stop
 from claude_like.hooks.command import (
     CommandHook,
@@ -104,7 +105,7 @@ class Hooks:
     def pre_tool_use(self, tool_name: str, tool_input: dict, tool_use_id: str, *,
                      session_id: str = "") -> PreToolOutcome:
         """Before a tool runs: may allow, deny or ask, and replace its input."""
-        return _blocking(lambda: self.apre_tool_use(tool_name, tool_input, tool_use_id,
+        return run_blocking(lambda: self.apre_tool_use(tool_name, tool_input, tool_use_id,
                                                     session_id=session_id))
 
     async def apre_tool_use(self, tool_name: str, tool_input: dict, tool_use_id: str, *,
@@ -118,7 +119,7 @@ class Hooks:
                       session_id: str = "") -> PostToolOutcome:
         """After a tool ran: PostToolUse hooks, or PostToolUseFailure ones when it failed
         (as in Claude Code); may add context for the model or feed it a reason."""
-        return _blocking(lambda: self.apost_tool_use(
+        return run_blocking(lambda: self.apost_tool_use(
             tool_name, tool_input, tool_response, tool_use_id, is_error=is_error,
             session_id=session_id))
 
@@ -137,7 +138,7 @@ class Hooks:
 
     def user_prompt_submit(self, prompt: str, *, session_id: str = "") -> PromptOutcome:
         """Before a prompt goes to the model: may block it or add context."""
-        return _blocking(lambda: self.auser_prompt_submit(prompt, session_id=session_id))
+        return run_blocking(lambda: self.auser_prompt_submit(prompt, session_id=session_id))
 
     async def auser_prompt_submit(self, prompt: str, *, session_id: str = "") -> PromptOutcome:
         replies = await self._round("UserPromptSubmit", {"prompt": prompt}, session_id)
@@ -146,7 +147,7 @@ class Hooks:
     def stop(self, *, stop_hook_active: bool, last_message: str = "",
              session_id: str = "") -> StopOutcome:
         """When the agent would stop: may make it keep working."""
-        return _blocking(lambda: self.astop(stop_hook_active=stop_hook_active,
+        return run_blocking(lambda: self.astop(stop_hook_active=stop_hook_active,
                                             last_message=last_message,
                                             session_id=session_id))
 
@@ -251,33 +252,6 @@ async def _in_thread(work: Callable[[], T]) -> T:
 
     threading.Thread(target=target, name="hook", daemon=True).start()
     return await future
-
-
-def _blocking(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to its end from sync code, on a fresh loop (on a worker thread when
-    this thread already runs one)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_awaited(make))
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(_awaited(make))
-        except BaseException as exc:
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, name="hooks-sync")
-    worker.start()
-    worker.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
-
-
-async def _awaited(make: Callable[[], Awaitable[T]]) -> T:
-    return await make()
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,7 +9,6 @@ node interrupts). A failing hook or callback never allows anything.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import ToolCall
 
+from claude_like.async_bridge import run_blocking
 from claude_like.permissions.approval import (
     PLAN_TOOL,
     ApprovalRequest,
@@ -180,7 +180,8 @@ class PermissionGate:
         try:
             answer = self.can_use_tool(call["name"], args, self._context(result.request, mode))
             if inspect.isawaitable(answer):
-                answer = _run_coroutine(answer)
+                awaited = answer
+                answer = run_blocking(lambda: awaited)
         except Exception as exc:
             answer = exc
         return self._answered(call, result, answer)
@@ -205,20 +206,3 @@ class PermissionGate:
         except Exception as exc:
             answer = exc
         return self._answered(call, result, answer)
-
-
-def _run_coroutine(awaitable: Any) -> Any:
-    """Run an async callback from sync code (the graph's sync path has no running loop in
-    this thread; if one is, run it on a fresh loop in a worker thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_wrap(awaitable))
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cl-permission") as pool:
-        return pool.submit(asyncio.run, _wrap(awaitable)).result()
-
-
-async def _wrap(awaitable: Any) -> Any:
-    return await awaitable
