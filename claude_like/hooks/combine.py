@@ -106,30 +106,10 @@ def combine_pre(replies: list[HookReply]) -> PreToolOutcome:
     return PreToolOutcome(best, reason, updated, messages)  # type: ignore[arg-type]
 
 
-def combine_post(event: str, replies: list[HookReply]) -> PostToolOutcome:
-    blocks: list[str] = []
-    contexts: list[str] = []
-    messages: list[str] = []
-    for reply in replies:
-        if reply.failure is not None:
-            messages.append(_failed(event, reply.name, reply.failure))
-            continue
-        if reply.blocking is not None:
-            blocks.append(reply.blocking)
-            continue
-        read = _read(event, reply)
-        messages += read.messages
-        if read.stop is not None:
-            blocks.append(read.stop)
-        out = reply.output or {}
-        if out.get("decision") == "block":
-            blocks.append(_text(out.get("reason")) or f"blocked by {event} hook {reply.name}")
-        contexts.append(_text((read.specific or {}).get("additionalContext")) or "")
-    return PostToolOutcome(_joined(contexts), _joined(blocks), messages)
-
-
-def combine_prompt(replies: list[HookReply]) -> PromptOutcome:
-    event = "UserPromptSubmit"
+def _blocks_and_contexts(event: str, replies: list[HookReply]
+                         ) -> tuple[list[str], list[str], list[str]]:
+    """Block reasons, contexts and user messages of a round of PostToolUse(Failure) or
+    UserPromptSubmit hooks (a command's plain stdout counts as context)."""
     blocks: list[str] = []
     contexts: list[str] = []
     messages: list[str] = []
@@ -151,6 +131,16 @@ def combine_prompt(replies: list[HookReply]) -> PromptOutcome:
         if out.get("decision") == "block":
             blocks.append(_text(out.get("reason")) or f"blocked by {event} hook {reply.name}")
         contexts.append(_text((read.specific or {}).get("additionalContext")) or "")
+    return blocks, contexts, messages
+
+
+def combine_post(event: str, replies: list[HookReply]) -> PostToolOutcome:
+    blocks, contexts, messages = _blocks_and_contexts(event, replies)
+    return PostToolOutcome(_joined(contexts), _joined(blocks), messages)
+
+
+def combine_prompt(replies: list[HookReply]) -> PromptOutcome:
+    blocks, contexts, messages = _blocks_and_contexts("UserPromptSubmit", replies)
     return PromptOutcome(bool(blocks), _joined(blocks) or "", _joined(contexts), messages)
 
 

@@ -165,29 +165,15 @@ class PermissionGate:
     # -- sync and async doors ------------------------------------------------------------
     def check(self, call: ToolCall, *, mode: str | None = None,
               session_rules: Sequence[str] = (), session_id: str = "") -> GateResult:
-        """The verdict for ``call`` (the callback is asked here; hooks run here)."""
-        mode = mode or self.mode
-        hook = None
-        if self.hooks is not None and self.hooks.has("PreToolUse"):
-            hook = self.hooks.pre_tool_use(call["name"], dict(call["args"]), call["id"] or "",
-                                           session_id=session_id)
-        args, changed, notices = self._hook_parts(call, hook)
-        result = self._settled(call, args, self._decide(mode, call["name"], args, hook,
-                                                        session_rules), changed)
-        result.notices = notices
-        if result.request is None or self.can_use_tool is None:
-            return result
-        try:
-            answer = self.can_use_tool(call["name"], args, self._context(result.request, mode))
-            if inspect.isawaitable(answer):
-                awaited = answer
-                answer = run_blocking(lambda: awaited)
-        except Exception as exc:
-            answer = exc
-        return self._answered(call, result, answer)
+        """The verdict for ``call`` from sync code (hooks and the callback, sync or
+        async, run here): :meth:`acheck` on a loop of its own."""
+        return run_blocking(lambda: self.acheck(call, mode=mode, session_rules=session_rules,
+                                                session_id=session_id))
 
     async def acheck(self, call: ToolCall, *, mode: str | None = None,
                      session_rules: Sequence[str] = (), session_id: str = "") -> GateResult:
+        """The verdict for ``call``: hooks, rules and mode, then the callback if the call
+        still asks (a sync callback is called as is, an async one awaited)."""
         mode = mode or self.mode
         hook = None
         if self.hooks is not None and self.hooks.has("PreToolUse"):
