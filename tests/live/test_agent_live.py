@@ -39,6 +39,7 @@ def workspace_with_notes(tmp_path: Path) -> Path:
 @contextmanager
 def _agent(server: ManagedLlamaServer, workspace: Path, force: str | None = None,
            only: list[str] | None = None, max_turns: int = MAX_TURNS,
+           mode: str = "bypassPermissions", ask_tools: tuple[str, ...] | list[str] = (),
            **model_kw: Any) -> Iterator[ClaudeLikeAgent]:
     model = make_chat_model(f"llamacpp:{server.alias}", base_url=server.base_url,
                             max_tokens=model_kw.pop("max_tokens", 256), temperature=0,
@@ -48,7 +49,8 @@ def _agent(server: ManagedLlamaServer, workspace: Path, force: str | None = None
     with LocalSandbox(workspace) as sandbox:
         tools = make_tools(ToolContext(sandbox), include=only) if only else None
         with ClaudeLikeAgent(model=model, sandbox=sandbox, tools=tools, max_turns=max_turns,
-                             permission_mode="bypassPermissions") as agent:
+                             permission_mode=mode, ask_tools=ask_tools,
+                             persist=False) as agent:
             yield agent
 
 
@@ -118,3 +120,33 @@ def test_native_agent_run_makes_a_real_call(tool_server: ManagedLlamaServer,
         assert isinstance(result.messages[-1], ToolMessage)
         assert "turn limit" in str(result.messages[-1].content)
         assert result.usage["output_tokens"] > 0
+
+
+@pytest.mark.parametrize("answer", ["allow", "deny"])
+def test_a_real_call_caught_by_an_ask_rule_waits_and_the_answer_decides(
+        tool_server: ManagedLlamaServer, workspace_with_notes: Path, answer: str) -> None:
+    """The real model's forced call meets an ask rule (``Read``): the run pauses with the
+    call's own arguments and nothing runs meanwhile; allowed, the real tool runs (its result
+    is the tool's real output); refused, the model reads the refusal. The next forced call
+    meets the turn limit, which ends the loop. (Read, because SmolLM2 fills the optional
+    ``description`` of Bash and ``content`` of Write until its token cap.)"""
+    with _agent(tool_server, workspace_with_notes, "required", only=["Read"], max_turns=2,
+                max_tokens=96, tool_calling="native", mode="default",
+                ask_tools=["Read"]) as agent:
+        asked = agent.run(TASK)
+        assert asked.stop_reason == "interrupted", asked.error
+        (request,) = asked.pending
+        call = next(c for m in asked.messages if isinstance(m, AIMessage) for c in m.tool_calls)
+        assert request["tool"] == "Read" and request["tool_call_id"] == call["id"]
+        assert request["input"] == call["args"] and request["rule"] == "Read"
+        agent.tools[0].args_schema.model_validate(call["args"])  # type: ignore[union-attr]
+        assert not [m for m in asked.messages if isinstance(m, ToolMessage)]
+        done = agent.resume(answer)
+        assert done.stop_reason == "max_turns", done.error
+        result = next(m for m in done.messages
+                      if isinstance(m, ToolMessage) and m.tool_call_id == call["id"])
+        if answer == "deny":
+            assert result.status == "error" and "Permission denied" in str(result.content)
+        else:
+            again = agent.tools[0].invoke({**call, "type": "tool_call"})
+            assert (result.content, result.status) == (again.content, again.status)
