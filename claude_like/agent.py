@@ -216,7 +216,8 @@ class ClaudeLikeAgent:
         configurable = dict(cfg.get("configurable", {}))
         configurable.setdefault("thread_id", thread_id or self.thread_id)
         cfg["configurable"] = configurable
-        cfg.setdefault("recursion_limit", 2 * self.max_turns + 10)
+        # A turn is at most planner, permissions, approval, tools and stop_hooks: 5 steps.
+        cfg.setdefault("recursion_limit", 5 * self.max_turns + 10)
         return cfg
 
     def _input(self, task: Task, cfg: RunnableConfig) -> dict[str, Any] | Command:

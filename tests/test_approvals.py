@@ -266,3 +266,14 @@ def test_an_async_callback_also_answers_a_sync_run(tmp_path: Path) -> None:
     with agent:
         assert agent.run("write").stop_reason == "done"
     assert (tmp_path / "a.txt").read_text() == "new\n"
+
+
+def test_a_run_with_the_permission_step_reaches_its_turn_limit_not_a_recursion_error(
+        tmp_path: Path) -> None:
+    turns = 12
+    calls = [say("", tool_call("Bash", {"command": f"echo {n}"})) for n in range(turns)]
+    agent, _ = agent_for(tmp_path, *calls, say("done"), max_turns=turns,
+                         allowed_tools=["Bash(echo:*)"])
+    with agent:
+        result = agent.run("count")
+    assert result.stop_reason == "max_turns" and result.turns == turns
