@@ -95,7 +95,9 @@ def test_without_a_terminal_an_ask_is_refused_with_how_to_allow_it(cli):
     assert "To allow it: --permission-mode acceptEdits" in ran.stderr
     assert not (cli.workspace / "hi.txt").exists() and not (cli.workspace / "w.txt").exists()
     told = _tool_results(cli, spec)
-    assert len(told) == 2 and all(t.startswith("Permission denied") for t in told.values())
+    assert len(told) == 2 and all(t.startswith("Permission denied: it needs the user's "
+                                                 "approval and there was no terminal to ask")
+                                  for t in told.values())
     assert "Could not." in ran.stdout
 
 

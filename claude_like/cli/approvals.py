@@ -21,7 +21,7 @@ from claude_like.permissions.rules import EDIT_TOOLS, SHELL_TOOLS
 Answers = dict[str, Any]
 Approver = Callable[[Sequence[ApprovalRequest]], Answers]
 
-NO_TERMINAL = "no terminal was there to ask the user"
+NO_TERMINAL = "it needs the user's approval and there was no terminal to ask"
 STOPPED = "the user stopped the run at the approval prompt"
 _CHOICES = {"y": "allow", "yes": "allow", "n": "deny", "no": "deny", "a": "always",
             "always": "always"}
@@ -134,5 +134,5 @@ def deny_without_terminal(requests: Sequence[ApprovalRequest],
         console.print(f"[bold red]denied[/] {safe(what)}: {safe(request['reason'])}, and "
                       f"there is no terminal to ask. To allow it: {safe(how_to_allow(request))}",
                       soft_wrap=True)
-        answers[request["tool_call_id"]] = {"behavior": "deny", "message": NO_TERMINAL}
+        answers[request["tool_call_id"]] = {"behavior": "deny", "reason": NO_TERMINAL}
     return answers

@@ -6,8 +6,10 @@ and come back unchanged after a process restart.
 
 An answer to a request is ``"allow"``, ``"deny"``, ``"always"`` (allow, and add the
 request's ``always_rule`` for the rest of the session), or a dict ``{"behavior": "allow" |
-"deny" | "always", "message": ..., "updated_input": {...}, "mode": ...}`` (``mode``: the
-permission mode to switch to when an ``ExitPlanMode`` plan is approved).
+"deny" | "always", "message": ..., "reason": ..., "updated_input": {...}, "mode": ...}``
+(``message``: the user's words to the model; ``reason``: a refusal's reason when it was
+not the user's, e.g. no terminal to ask; ``mode``: the permission mode to switch to when
+an ``ExitPlanMode`` plan is approved).
 """
 
 from __future__ import annotations
@@ -119,7 +121,8 @@ def parse_answer(answer: Any, request: ApprovalRequest) -> tuple[Verdict, str | 
                           f"'allow', 'deny' or 'always', not {behavior!r}")
     if behavior == "deny":
         said = str(fields.get("message") or "")
-        why = f"the user refused it ({said})" if said else "the user refused it"
+        why = str(fields.get("reason") or "") or (
+            f"the user refused it ({said})" if said else "the user refused it")
         return ({"behavior": "deny", "reason": why,
                  "message": refusal_message(request["tool"], why),
                  "interrupt": bool(fields.get("interrupt"))}, None, None)
