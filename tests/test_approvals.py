@@ -277,3 +277,13 @@ def test_a_run_with_the_permission_step_reaches_its_turn_limit_not_a_recursion_e
     with agent:
         result = agent.run("count")
     assert result.stop_reason == "max_turns" and result.turns == turns
+
+
+async def test_the_async_path_pauses_and_resumes_too(tmp_path: Path) -> None:
+    agent, _ = agent_for(tmp_path, say("", WRITE), say("ok"))
+    with agent:
+        asked = await agent.arun("write")
+        assert [r["tool_call_id"] for r in asked.pending] == ["w1"]
+        events = [e async for e in agent.astream(agent.answer("allow"))]
+    assert isinstance(events[-1], Final) and events[-1].result.stop_reason == "done"
+    assert (tmp_path / "a.txt").read_text() == "new\n"
