@@ -14,6 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from claude_like.cli.run import run
+from claude_like.cli.serve import serve
 from claude_like.cli.sessions import sessions
 
 DEFAULT_COMMAND = "run"
@@ -35,6 +36,8 @@ app = typer.Typer(cls=DefaultCommandGroup, add_completion=False, no_args_is_help
 app.command("run", short_help='Run one task (the default: claude-like "task").')(run)
 app.command("sessions", short_help="List saved sessions, to continue one with --resume.")(
     sessions)
+app.command("serve", short_help="Serve the agent over HTTP (SSE events, sessions).")(
+    serve)
 
 
 def main() -> None:
