@@ -192,6 +192,11 @@ def _register_builtins() -> None:
 
         return make_embedded(model, **kw)
 
+    def claude_code(model: str, **kw: Any) -> BaseChatModel:
+        from claude_like.models.claude_code import make_claude_code
+
+        return make_claude_code(model, **kw)
+
     for name, factory in {
         "ollama": ollama,
         "llamacpp": llamacpp,
@@ -202,5 +207,6 @@ def _register_builtins() -> None:
         "anthropic": anthropic,
         "openai-compatible": openai_compatible,
         "embedded": embedded,
+        "claude-code": claude_code,
     }.items():
         _PROVIDERS.setdefault(name, factory)
