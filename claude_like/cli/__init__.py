@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from claude_like.cli.gateway import gateway, trace_app
 from claude_like.cli.run import run
 from claude_like.cli.serve import serve
 from claude_like.cli.sessions import sessions
@@ -38,6 +39,9 @@ app.command("sessions", short_help="List saved sessions, to continue one with --
     sessions)
 app.command("serve", short_help="Serve the agent over HTTP (SSE events, sessions).")(
     serve)
+app.command("gateway", short_help="Serve an Anthropic Messages API backed by a model spec.")(
+    gateway)
+app.add_typer(trace_app, name="trace", short_help="Read a gateway trace: trace analyze FILE.")
 
 
 def main() -> None:

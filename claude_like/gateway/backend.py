@@ -10,6 +10,7 @@ unique ids), so a client always gets well-formed ``tool_use`` blocks.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -42,12 +43,17 @@ def with_cap(model: BaseChatModel, cap: int) -> BaseChatModel:
     return model
 
 
-def _is_wire_model(model: BaseChatModel) -> bool:
+@functools.cache
+def _wire_classes() -> tuple[type, ...]:
     from langchain_anthropic import ChatAnthropic
     from langchain_ollama import ChatOllama
     from langchain_openai.chat_models.base import BaseChatOpenAI
 
-    return isinstance(model, BaseChatOpenAI | ChatAnthropic | ChatOllama)
+    return (BaseChatOpenAI, ChatAnthropic, ChatOllama)
+
+
+def _is_wire_model(model: BaseChatModel) -> bool:
+    return isinstance(model, _wire_classes())
 
 
 def bind(model: BaseChatModel, tools: list[dict[str, Any]], choice: str | None) -> Runnable:
@@ -83,6 +89,7 @@ class Backend:
         self.name = f"{info.provider}:{info.model}" if info else type(model).__name__
         self.tool_calling = info.tool_calling if info else "native"
         self.constrained = isinstance(model, ConstrainedToolChatModel)
+        _wire_classes()  # imported now, not during the first request
 
     async def fit(self, conv: Conversation, requested: int | None) -> Fit:
         """The request fitted to the window (off the event loop: it may ask the server)."""
