@@ -13,11 +13,14 @@ fails at construction with that message instead of running a loop that cannot wo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import fields
 from typing import Any
+from uuid import UUID, uuid4
 
 from langchain_core.callbacks import (
     AsyncCallbackManager,
@@ -26,10 +29,10 @@ from langchain_core.callbacks import (
     CallbackManagerForLLMRun,
 )
 from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, ensure_config
 from pydantic import Field, field_validator
 
 from claude_like.async_bridge import run_blocking
@@ -177,21 +180,38 @@ class ChatClaudeCode(BaseChatModel):
                   **kwargs: Any) -> ChatResult:
         return run_blocking(lambda: self._agenerate(messages, stop, **kwargs))
 
+    # -- streaming: text chunks, and Claude Code's tool activity as custom events ---------
+    async def astream(self, input: LanguageModelInput, config: RunnableConfig | None = None,
+                      *, stop: list[str] | None = None, **kwargs: Any
+                      ) -> AsyncIterator[AIMessageChunk]:
+        """LangChain's ``astream``, with this run's id known to ``_astream`` (which
+        LangChain gives no run manager) so that the custom events belong to this run."""
+        config, token = _enter_run(config)
+        try:
+            async for chunk in super().astream(input, config, stop=stop, **kwargs):
+                yield chunk
+        finally:
+            _leave_run(token)
+
+    def stream(self, input: LanguageModelInput, config: RunnableConfig | None = None,
+               *, stop: list[str] | None = None, **kwargs: Any) -> Iterator[AIMessageChunk]:
+        config, token = _enter_run(config)
+        try:
+            yield from super().stream(input, config, stop=stop, **kwargs)
+        finally:
+            _leave_run(token)
+
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None,
                        **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
         transcript = Transcript()
-        config = _child_config(run_manager, AsyncCallbackManager)
         async for step in self._steps(messages, transcript, partial=True):
-            if step.activity is not None:
-                if config is not None:
-                    await adispatch_custom_event(_event_name(step), step.activity,
-                                                 config=config)
+            if step.activity is None:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=step.text))
                 continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=step.text))
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(step.text, chunk=chunk)
-            yield chunk
+            with contextlib.suppress(RuntimeError):  # no run to attach it to
+                await adispatch_custom_event(_event_name(step), step.activity,
+                                             config=self._event_config(AsyncCallbackManager))
         yield _last_chunk(transcript)
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -199,17 +219,43 @@ class ChatClaudeCode(BaseChatModel):
                 **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         """The async run on a worker thread's loop, handed over step by step."""
         transcript = Transcript()
-        config = _child_config(run_manager, CallbackManager)
         for step in _pump(lambda: self._steps(messages, transcript, partial=True)):
-            if step.activity is not None:
-                if config is not None:
-                    dispatch_custom_event(_event_name(step), step.activity, config=config)
+            if step.activity is None:
+                yield ChatGenerationChunk(message=AIMessageChunk(content=step.text))
                 continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=step.text))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(step.text, chunk=chunk)
-            yield chunk
+            with contextlib.suppress(RuntimeError):
+                dispatch_custom_event(_event_name(step), step.activity,
+                                      config=self._event_config(CallbackManager))
         yield _last_chunk(transcript)
+
+    def _event_config(self, manager_type: Any) -> RunnableConfig | None:
+        """Callbacks whose parent is this model's run (None: the enclosing runnable's)."""
+        current = _RUN.get()
+        if current is None:
+            return None
+        run_id, config = current
+        manager = manager_type.configure(config.get("callbacks"), self.callbacks,
+                                         self.verbose, config.get("tags"), self.tags,
+                                         config.get("metadata"), self.metadata)
+        manager.parent_run_id = run_id
+        return {"callbacks": manager}
+
+
+_RUN: ContextVar[tuple[UUID, RunnableConfig] | None] = ContextVar("claude_code_run",
+                                                                  default=None)
+
+
+def _enter_run(config: RunnableConfig | None) -> tuple[RunnableConfig, Token[Any]]:
+    """The config with a fixed run id (LangChain uses ``config["run_id"]``), remembered."""
+    config = ensure_config(config)
+    run_id = config.get("run_id") or uuid4()
+    config = {**config, "run_id": run_id}
+    return config, _RUN.set((run_id, config))
+
+
+def _leave_run(token: Token[Any]) -> None:
+    with contextlib.suppress(ValueError):  # a generator closed from another context
+        _RUN.reset(token)
 
 
 def _event_name(step: Step) -> str:
@@ -222,17 +268,6 @@ def _last_chunk(transcript: Transcript) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=AIMessageChunk(
         content="", usage_metadata=transcript.usage(),
         response_metadata=transcript.metadata(), chunk_position="last"))
-
-
-def _child_config(run_manager: Any, manager_type: type) -> dict[str, Any] | None:
-    """A config whose callbacks make this LLM run the parent of the custom events."""
-    if run_manager is None:
-        return None
-    child = manager_type(handlers=run_manager.handlers,
-                         inheritable_handlers=run_manager.inheritable_handlers,
-                         parent_run_id=run_manager.run_id, tags=run_manager.inheritable_tags,
-                         metadata=run_manager.inheritable_metadata)
-    return {"callbacks": child}
 
 
 def _pump(make: Callable[[], AsyncIterator[Step]]) -> Iterator[Step]:
