@@ -35,9 +35,10 @@ class BodyLimit:
     """Refuses bodies over ``limit`` bytes with a 413: at once when ``Content-Length`` says
     so, else while the body is read (a chunked upload)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, tracer: Tracer | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.tracer = tracer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,6 +65,9 @@ class BodyLimit:
         return f"request body larger than {self.limit:,} bytes"
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.tracer is not None:
+            self.tracer.record(endpoint=scope.get("path"), status=413,
+                               error={"type": "request_too_large", "message": self._message()})
         response = JSONResponse(error_body("request_too_large", self._message()), 413)
         await response(scope, receive, send)
 
@@ -110,16 +114,21 @@ def create_app(
                   dependencies=[Depends(authenticate)])
     app.state.backend = backend
     app.state.tracer = tracer
-    app.add_middleware(BodyLimit, limit=max_body)
+    app.add_middleware(BodyLimit, limit=max_body, tracer=tracer)
+
+    def refused(request: Request, err: GatewayError) -> Response:
+        """An error raised before an endpoint ran (auth, routing): traced, then answered."""
+        tracer.record(endpoint=request.url.path, status=err.status,
+                      error={"type": err.kind, "message": err.message})
+        return JSONResponse(err.body(), status_code=err.status)
 
     @app.exception_handler(GatewayError)
-    async def gateway_error(_request: Request, exc: GatewayError) -> Response:
-        return JSONResponse(exc.body(), status_code=exc.status)
+    async def gateway_error(request: Request, exc: GatewayError) -> Response:
+        return refused(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
-        err = GatewayError(exc.status_code, str(exc.detail))
-        return JSONResponse(err.body(), status_code=exc.status_code)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return refused(request, GatewayError(exc.status_code, str(exc.detail)))
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> Response:

@@ -14,7 +14,7 @@ summary would be paid for again on every request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
@@ -74,7 +74,6 @@ class Fit:
     compaction: dict[str, Any] | None = None
     """What compaction did (``stages``, ``tokens_before``, ``tokens_after``, ...)."""
     window: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 class _StatelessContext(ContextManager):
@@ -127,16 +126,28 @@ class WindowFitter:
         return fit
 
     def _compact(self, conv: Conversation, fit: Fit) -> None:
+        """Clear old tool results (as the agent does, in one batch down to its aim, so the
+        next requests share the same prefix); only when that cannot make the prompt fit
+        beside the full cap, the agent's later stages (drop, clip) as well."""
         messages = list(conv.messages)
         for i, msg in enumerate(messages):
             messages[i] = msg.model_copy(update={"id": f"gw-{i}"})
         manager = _StatelessContext(self.model, conv.bound_tools, conv.system, self.budget)
         # The real/approximate ratio, when the backend counted (learn_ratio keeps it sane).
         ctx: Any = {"ratio": learn_ratio(0.0, fit.tokens, fit.split.total) or 1.0}
-        request = manager.build(messages, ctx)
-        events: list[dict[str, Any]] = []
-        after = manager.compact(messages, request, events.append, reason="threshold")
+        before = manager.build(messages, ctx)
+        cleared_ctx, cleared = manager.compactor.clear(messages, ctx,
+                                                       manager.compactor.target(ctx))
+        after = manager.build(messages, cleared_ctx)
+        if cleared and after.tokens <= self.budget.limit:
+            event: dict[str, Any] | None = {
+                "reason": "threshold", "stages": ("clear",), "tokens_before": before.tokens,
+                "tokens_after": after.tokens, "cleared": cleared, "summarized": 0, "dropped": 0}
+        else:
+            events: list[dict[str, Any]] = []
+            after = manager.compact(messages, before, events.append, reason="threshold")
+            event = next((e for e in events if e.get("type") == "compaction"), None)
         fit.prompt = after.messages if after.system.content else after.view
         fit.tokens = after.tokens
         fit.exact = False
-        fit.compaction = next((e for e in events if e.get("type") == "compaction"), None)
+        fit.compaction = {k: v for k, v in event.items() if k != "type"} if event else None

@@ -116,7 +116,7 @@ class MessagesEndpoint:
                          "messages": fit.split.messages, "prompt": fit.tokens,
                          "exact": fit.exact, "window": fit.window, "cap": fit.cap}
         if fit.compaction:
-            rec["compaction"] = {k: v for k, v in fit.compaction.items() if k != "type"}
+            rec["compaction"] = fit.compaction
         return fit
 
     def _done(self, rec: dict[str, Any], reply: AIMessage, blocks: list[dict[str, Any]],
