@@ -151,3 +151,16 @@ def test_sessions_list_get_and_delete(tmp_path: Path) -> None:
         assert gone.status_code == 404  # the conversation was forgotten too
         assert [s["session_id"] for s in http.get("/sessions").json()["sessions"]] == [two]
         assert (tmp_path / one).is_dir()  # the files a session made stay
+
+
+def test_shutdown_closes_every_session(tmp_path: Path) -> None:
+    models = Models(say("Hi."))
+    with serving(model=models, workspace_root=tmp_path) as srv, client(srv) as http:
+        final(query(http, prompt="one"))
+        final(query(http, prompt="two"))
+        sandboxes = [s.agent.sandbox for s in srv.registry.list()]
+        for sandbox in sandboxes:
+            sandbox.execute("true")
+    for sandbox in sandboxes:  # the server stopped; this process goes on
+        with pytest.raises(SandboxError):
+            sandbox.execute("true")
