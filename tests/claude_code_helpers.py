@@ -52,11 +52,17 @@ def claude_cli() -> str:
 
 @contextmanager
 def gateway(model: BaseChatModel, **app_options: Any) -> Iterator[str]:
-    """``create_app(model)`` served by uvicorn in a thread on a free port; yields its URL."""
-    app = create_app(model, **app_options)
+    """``create_app(model, **app_options)`` on a real server; yields its URL."""
+    with serve(create_app(model, **app_options)) as url:
+        yield url
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn in a thread on a free port; yields its URL."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                            lifespan="off"))
-    thread = threading.Thread(target=server.run, name="test-gateway", daemon=True)
+    thread = threading.Thread(target=server.run, name="test-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
