@@ -172,3 +172,34 @@ def test_a_running_session_is_not_reaped(tmp_path: Path, stalled: StalledModel) 
         stalled.release.set()
         runner.join(30)
         assert final(events)["stop_reason"] == "done"
+
+
+def test_a_waiting_approval_and_the_mode_survive_idle_closing(tmp_path: Path) -> None:
+    model = ScriptedChatModel(script=[  # one instance, shared by every agent of the server
+        say("Running.", tool_call("Bash", {"command": "echo ran > ran.txt"})),
+        say("Ran it.")])
+    with serving(model=model, workspace_root=tmp_path, idle_seconds=0.3) as srv, \
+            client(srv) as http:
+        events = query(http, prompt="run it", permission_mode="acceptEdits")
+        session_id = events[0]["session_id"]
+        assert final(events)["stop_reason"] == "interrupted"  # acceptEdits asks for Bash
+        wait_for(lambda: srv.registry.live(session_id) is None, "the reaper")
+        assert http.get(f"/sessions/{session_id}").json()["status"] == "closed"
+
+        events = query(http, f"/sessions/{session_id}/approve", answers="allow")
+        assert final(events)["text"] == "Ran it."
+        assert (tmp_path / session_id / "ran.txt").read_text() == "ran\n"
+        assert http.get(f"/sessions/{session_id}").json()["permission_mode"] == "acceptEdits"
+
+
+def test_a_quiet_stream_sends_keepalive_comments(tmp_path: Path,
+                                                 stalled: StalledModel) -> None:
+    with serving(model=stalled, workspace_root=tmp_path, keepalive_seconds=0.05) as srv, \
+            client(srv) as http, http.stream("POST", "/query", json={"prompt": "x"}) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("event: session")
+        while next(lines) != ": keep-alive":
+            pass
+        stalled.release.set()
+        rest = list(lines)
+    assert "event: final" in rest

@@ -24,6 +24,7 @@ from claude_like.serve.guard import TokenGuard
 from claude_like.serve.requests import DEFAULT_MAX_BODY
 from claude_like.serve.routes import router
 from claude_like.serve.sessions import SessionRegistry
+from claude_like.serve.turns import KEEPALIVE_SECONDS
 from claude_like.sessions import SessionStore
 
 DEFAULT_IDLE_SECONDS = 900.0
@@ -39,13 +40,15 @@ def create_app(
     max_body: int = DEFAULT_MAX_BODY,
     agent_options: dict[str, Any] | None = None,
     session_store: SessionStore | str | os.PathLike[str] | None = None,
+    keepalive_seconds: float = KEEPALIVE_SECONDS,
 ) -> FastAPI:
     """The agent server. ``model``: a spec (resolved now: an unknown one raises
     :class:`~claude_like.serve.agents.ModelUnavailable`), a chat model shared by every
     session, or a factory called once per session. ``agent_options``: more
     :class:`ClaudeLikeAgent` arguments for every session (``permission_mode``,
     ``allowed_tools``, ``max_turns``, ...). ``session_store``: where conversations are kept
-    (default: the user's session store, shared with the CLI)."""
+    (default: the user's session store, shared with the CLI). ``keepalive_seconds``: an SSE
+    comment after this long without an event."""
     if idle_seconds <= 0:
         raise ValueError(f"idle_seconds must be positive, not {idle_seconds}")
     if max_body < 1:
@@ -76,6 +79,7 @@ def create_app(
     app = FastAPI(title="claude-like agent server", lifespan=lifespan, docs_url=None,
                   redoc_url=None, openapi_url=None)
     app.state.max_body = max_body
+    app.state.keepalive = keepalive_seconds
     app.state.factory = factory
     install_error_handlers(app)
     app.add_middleware(TokenGuard, token=token)

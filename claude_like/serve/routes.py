@@ -26,8 +26,9 @@ def _max_body(request: Request) -> int:
     return request.app.state.max_body
 
 
-def _streaming(session: ServedSession, queue: TurnQueue) -> StreamingResponse:
-    return StreamingResponse(stream_frames(queue), media_type="text/event-stream",
+def _streaming(request: Request, session: ServedSession, queue: TurnQueue) -> StreamingResponse:
+    frames = stream_frames(queue, request.app.state.keepalive)
+    return StreamingResponse(frames, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Session-Id": session.id})
 
 
@@ -80,7 +81,7 @@ async def query(request: Request) -> StreamingResponse:
                                   f"/sessions/{session.id}/approve first")
         if body.permission_mode is not None:
             session.agent.set_permission_mode(body.permission_mode, thread_id=session.id)
-    return _streaming(session, start_turn(session, body.prompt))
+    return _streaming(request, session, start_turn(session, body.prompt))
 
 
 @router.post("/sessions/{session_id}/approve")
@@ -97,7 +98,7 @@ async def approve(session_id: str, request: Request) -> StreamingResponse:
     except ValueError as exc:
         raise ServeError(400, f"cannot use these answers: {exc}") from None
     _check_free(session)  # the answers were checked off the loop: look again
-    return _streaming(session, start_turn(session, command))
+    return _streaming(request, session, start_turn(session, command))
 
 
 @router.get("/sessions")

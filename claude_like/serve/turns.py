@@ -20,6 +20,7 @@ from claude_like.serve.events import event_data, sse
 from claude_like.serve.sessions import ServedSession
 
 log = logging.getLogger("claude_like.serve")
+KEEPALIVE_SECONDS = 15.0
 
 
 class TurnQueue(asyncio.Queue[dict[str, Any] | None]):
@@ -90,10 +91,25 @@ def _final(session: ServedSession, stop_reason: str, error: str) -> dict[str, An
     return data
 
 
-async def stream_frames(queue: TurnQueue) -> AsyncIterator[str]:
-    """The queue as SSE frames, until its end."""
-    while (data := await queue.get()) is not None:
-        yield sse(data)
+async def stream_frames(queue: TurnQueue,
+                        keepalive: float = KEEPALIVE_SECONDS) -> AsyncIterator[str]:
+    """The queue as SSE frames, until its end; a comment line every ``keepalive`` seconds
+    without an event keeps proxies from closing a connection while a long command runs."""
+    getter: asyncio.Future[dict[str, Any] | None] | None = None
+    try:
+        while True:
+            getter = getter or asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait([getter], timeout=keepalive)
+            if not done:
+                yield ": keep-alive\n\n"
+                continue
+            data, getter = getter.result(), None
+            if data is None:
+                return
+            yield sse(data)
+    finally:
+        if getter is not None:
+            getter.cancel()
 
 
 async def cancel_turn(session: ServedSession) -> bool:
