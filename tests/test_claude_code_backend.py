@@ -38,6 +38,7 @@ def chat(url: str, tmp_path: Path, **fields: Any) -> ChatClaudeCode:
     (tmp_path / "home").mkdir(exist_ok=True)
     env = offline_env(url, api_key=fields.pop("api_key", "test-key"),
                       home=str(tmp_path / "home"))
+    env.update({"ANTHROPIC_AUTH_TOKEN": "", "CLAUDE_CODE_OAUTH_TOKEN": ""})  # no other login
     return ChatClaudeCode(**{"permission_mode": "bypassPermissions",
                              "cwd": str(tmp_path / "ws"), "env": env, **fields})
 
