@@ -6,6 +6,7 @@ text, count_tokens, models and health."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +21,15 @@ from gateway_support import (
     served,
     sse_events,
 )
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGenerationChunk
 
 from claude_like.gateway import create_app
 from claude_like.gateway.schema import IGNORED_FIELDS
@@ -277,3 +286,24 @@ def test_every_reply_gets_its_own_message_id(model: ScriptedChatModel,
     ids = {reply_of(post(client, claude_code_request("x", stream=s)))["id"]
            for s in (True, False, True, False)}
     assert len(ids) == 4
+
+
+class SlowModel(ScriptedChatModel):
+    """Streams two words with a pause between them (a model thinking hard)."""
+
+    def _stream(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield ChatGenerationChunk(message=AIMessageChunk(content="slow "))
+        time.sleep(1.0)
+        yield ChatGenerationChunk(message=AIMessageChunk(content="answer"))
+
+
+def test_a_quiet_backend_gets_pings_between_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("claude_like.gateway.sse.PING_EVERY", 0.2)
+    with served(create_app(SlowModel())) as url, httpx.Client(base_url=url, timeout=30) as c:
+        events = sse_events(post(c, claude_code_request("hi")).text)
+    names = [n for n, _ in events]
+    first_text, second_text = (i for i, (n, d) in enumerate(events)
+                               if d.get("delta", {}).get("type") == "text_delta")
+    assert "ping" in names[first_text + 1:second_text]
+    assert assemble(events)["content"] == [{"type": "text", "text": "slow answer"}]

@@ -135,10 +135,11 @@ def error_event(body: dict[str, Any]) -> str:
     return event("error", body)
 
 
-async def with_pings(chunks: AsyncIterator[Any], every: float = PING_EVERY
+async def with_pings(chunks: AsyncIterator[Any], every: float | None = None
                      ) -> AsyncIterator[Any]:
     """The items of ``chunks``, and ``None`` whenever ``every`` seconds pass without one
     (the caller sends a ``ping``), so a slow backend does not look like a dead connection."""
+    every = every if every is not None else PING_EVERY
     iterator = aiter(chunks)
     pending: asyncio.Task[Any] | None = None
     try:
