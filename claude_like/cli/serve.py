@@ -78,4 +78,6 @@ def serve(
     err.print(f"claude-like serve: http://{safe(host)}:{port}  model {safe(spec)}, "
               f"sandbox {sandbox.value}, workspaces in {safe(str(Path(root).resolve()))}, "
               f"{auth}", soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # Open streams get a few seconds at shutdown; then their turns are cancelled and every
+    # session closed (a turn may run for many minutes).
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

@@ -86,6 +86,8 @@ class SessionRegistry:
         self._options: dict[str, dict[str, Any]] = {}
         """Start options of sessions closed while idle, to reopen them the same way."""
         self._opening = asyncio.Lock()
+        self._closing: dict[str, asyncio.Event] = {}
+        """Sessions being closed: reopening one waits until its old agent is gone."""
 
     # -- opening -----------------------------------------------------------------------------
     def workspace_for(self, session_id: str, requested: str | None) -> Path:
@@ -109,6 +111,9 @@ class SessionRegistry:
         if found is not None:
             return found
         async with self._opening:
+            closing = self._closing.get(session_id)
+            if closing is not None:
+                await closing.wait()
             found = self._live.get(session_id)
             if found is not None:
                 return found
@@ -177,9 +182,14 @@ class SessionRegistry:
         conversation from the store. False when no such session was live or stored."""
         session = self._live.pop(session_id, None)
         if session is not None:
-            await self._shut(session)
-            if not forget and session.options is not None:
-                self._options[session_id] = session.options
+            closing = self._closing[session_id] = asyncio.Event()
+            try:
+                await self._shut(session)
+                if not forget and session.options is not None:
+                    self._options[session_id] = session.options
+            finally:
+                del self._closing[session_id]
+                closing.set()
         if not forget:
             return session is not None
         self._options.pop(session_id, None)
