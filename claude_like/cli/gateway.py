@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -12,15 +11,11 @@ import typer
 from rich.console import Console
 
 from claude_like.cli.render import err, out, safe
+from claude_like.cli.service import HostOption, fail, model_spec, open_to
 
 TOKEN_ENV = "CLAUDE_LIKE_GATEWAY_TOKEN"
 ToolCallingChoice = Enum("ToolCallingChoice",  # type: ignore[misc]
                          {m: m for m in ("native", "constrained", "auto")}, type=str)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 def gateway(
@@ -31,7 +26,7 @@ def gateway(
                      "llamacpp:x?tool_calling=constrained); "
                      "default $CLAUDE_LIKE_MODEL."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8082,
     token: Annotated[
         str | None,
@@ -71,15 +66,9 @@ def gateway(
 
     from claude_like.gateway import create_app
     from claude_like.models import make_chat_model
-    from claude_like.web.auth import BindRefused, check_bind
 
-    try:
-        check_bind(host, token)
-    except BindRefused as exc:
-        raise _fail(str(exc)) from exc
-    spec = model or os.environ.get("CLAUDE_LIKE_MODEL", "").strip()
-    if not spec:
-        raise _fail("no model: pass --model SPEC or set CLAUDE_LIKE_MODEL")
+    auth = open_to(host, token)
+    spec = model_spec(model)
     overrides = {"tool_calling": tool_calling.value} if tool_calling else {}
     try:
         chat = make_chat_model(spec, **overrides)
@@ -87,9 +76,8 @@ def gateway(
                          window=context_window, compact=compact, model_name=spec,
                          max_body=max_body)
     except (RuntimeError, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     backend = app.state.backend
-    auth = "token required" if token else "no token (loopback only)"
     err.print(f"claude-like gateway: http://{safe(host)}:{port}  backend {safe(backend.name)} "
               f"(window {backend.budget.window:,}, cap {backend.budget.max_tokens:,}, "
               f"tool calling {backend.tool_calling}), {auth}"
@@ -114,6 +102,6 @@ def analyze(
     try:
         summary = summarize(file)
     except OSError as exc:
-        raise _fail(f"cannot read {file}: {exc.strerror or exc}") from exc
+        raise fail(f"cannot read {file}: {exc.strerror or exc}") from exc
     # A pipe gets the whole table, not one squeezed to 80 columns.
     render(summary, out if out.is_terminal else Console(width=140, highlight=False))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,15 +10,11 @@ import typer
 
 from claude_like.cli.options import PermissionModeChoice
 from claude_like.cli.render import err, safe
+from claude_like.cli.service import HostOption, fail, model_spec, open_to
 
 SandboxChoice = Enum("SandboxChoice", {"docker": "docker", "local": "local"},  # type: ignore[misc]
                      type=str)
 TOKEN_ENV = "CLAUDE_LIKE_SERVE_TOKEN"
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
-    return typer.Exit(1)
 
 
 def serve(
@@ -28,7 +23,7 @@ def serve(
         typer.Option(help="Model spec for every session, e.g. ollama:qwen2.5-coder:7b; "
                      "default $CLAUDE_LIKE_MODEL."),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: HostOption = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     token: Annotated[
         str | None,
@@ -58,23 +53,16 @@ def serve(
 
     from claude_like.serve import ModelUnavailable, create_app
     from claude_like.sessions import default_store_path
-    from claude_like.web.auth import BindRefused, check_bind
 
-    try:
-        check_bind(host, token)
-    except BindRefused as exc:
-        raise _fail(str(exc)) from exc
-    spec = model or os.environ.get("CLAUDE_LIKE_MODEL", "").strip()
-    if not spec:
-        raise _fail("no model: pass --model SPEC or set CLAUDE_LIKE_MODEL")
+    auth = open_to(host, token)
+    spec = model_spec(model)
     root = workspace_root or default_store_path().parent / "workspaces"
     options = {"permission_mode": permission_mode.value} if permission_mode else {}
     try:
         app = create_app(model=spec, workspace_root=root, sandbox=sandbox.value, token=token,
                          idle_seconds=idle_seconds, max_body=max_body, agent_options=options)
     except (ModelUnavailable, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from exc
-    auth = "token required" if token else "no token (loopback only)"
+        raise fail(str(exc)) from exc
     err.print(f"claude-like serve: http://{safe(host)}:{port}  model {safe(spec)}, "
               f"sandbox {sandbox.value}, workspaces in {safe(str(Path(root).resolve()))}, "
               f"{auth}", soft_wrap=True)
