@@ -17,6 +17,7 @@ from claude_like.events import (
     ContextUsage,
     Notice,
     TextDelta,
+    TodosUpdated,
     ToolFinished,
     ToolStarted,
 )
@@ -46,6 +47,8 @@ def to_event(mode: str, chunk: Any) -> AgentEvent | None:
         return ApprovalRequested(chunk["request"])
     if kind == "notice":
         return Notice(chunk["source"], chunk["text"])
+    if kind == "todos":
+        return TodosUpdated(list(chunk["todos"]))
     if kind == "context":
         return ContextUsage(**fields)
     if kind == "compaction":

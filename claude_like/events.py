@@ -12,9 +12,11 @@ from langgraph.config import get_stream_writer
 from claude_like.context.compaction import Compaction as Compacted
 from claude_like.permissions.approval import ApprovalRequest
 from claude_like.state import StopReason, TurnStats
+from claude_like.todos import Todo
 
 __all__ = ["AgentEvent", "AgentResult", "ApprovalRequested", "Compacted", "ContextUsage",
-           "Final", "Notice", "TextDelta", "ToolFinished", "ToolStarted", "stream_writer"]
+           "Final", "Notice", "TextDelta", "TodosUpdated", "ToolFinished", "ToolStarted",
+           "stream_writer"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class ApprovalRequested:
     ``can_use_tool`` callback answers it."""
 
     request: ApprovalRequest
+
+
+@dataclass(frozen=True)
+class TodosUpdated:
+    """The model rewrote its task list (TodoWrite)."""
+
+    todos: list[Todo]
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,8 @@ class Final:
     result: AgentResult
 
 
-AgentEvent = (TextDelta | ToolStarted | ToolFinished | ApprovalRequested | Notice | ContextUsage
-              | Compacted | Final)
+AgentEvent = (TextDelta | ToolStarted | ToolFinished | ApprovalRequested | Notice | TodosUpdated
+              | ContextUsage | Compacted | Final)
 
 
 def stream_writer() -> Callable[[dict[str, Any]], None]:

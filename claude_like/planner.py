@@ -24,6 +24,7 @@ from claude_like.context.manager import ContextManager, Request
 from claude_like.events import stream_writer
 from claude_like.models.tool_call_repair import answer_unanswered, normalize_tool_calls
 from claude_like.state import AgentState, TurnStats
+from claude_like.todos import reminder
 
 #: Retries of a request the server refused as too long, each after a harder compaction.
 MAX_OVERFLOW_RETRIES = 2
@@ -57,6 +58,9 @@ class Planner:
 
     def _prepare(self, state: AgentState, events: list[dict[str, Any]]) -> Request:
         messages = answer_unanswered(state.get("messages", []))
+        note = reminder(state.get("todos") or [])
+        if note is not None:
+            messages = [*messages, note]
         return self.context.prepare(messages, state.get("context") or {}, events.append)
 
     def _retry(self, state: AgentState, request: Request, exc: Exception, attempt: int,

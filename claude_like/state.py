@@ -12,6 +12,7 @@ from typing_extensions import TypedDict
 
 from claude_like.context.view import ContextState
 from claude_like.permissions.approval import ApprovalRequest, Verdict
+from claude_like.todos import Todo
 
 StopReason = Literal["", "done", "max_turns", "error", "interrupted", "denied", "blocked"]
 """``interrupted``: calls wait for the user's approval; ``denied``: a refusal that ends the
@@ -73,3 +74,5 @@ class AgentState(TypedDict, total=False):
     """Calls of the current turn waiting for the user."""
     stop_hook_active: bool
     """True while the run continues because a Stop hook asked it to."""
+    todos: list[Todo]
+    """The task list the model keeps with TodoWrite (shown to it every turn)."""

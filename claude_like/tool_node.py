@@ -29,7 +29,7 @@ from claude_like.context.offload import ResultStore
 from claude_like.events import stream_writer
 from claude_like.models.tokens import CHARS_PER_TOKEN
 from claude_like.repeat_guard import DEFAULT_REPEAT_LIMIT, repeat_refusal
-from claude_like.state import AgentState, thread_of
+from claude_like.state import AgentState, add_usage, thread_of
 from claude_like.text_safety import visible
 from claude_like.tools.base import ClaudeLikeTool, format_validation_error
 
@@ -266,7 +266,7 @@ class ToolNode:
         ai = state["messages"][-1]
         assert isinstance(ai, AIMessage)
         ordered = [done[c["id"] or ""] for c in ai.tool_calls if (c["id"] or "") in done]
-        return {"messages": invalid + ordered}
+        return {**state_updates(ordered, stream_writer()), "messages": invalid + ordered}
 
     def __call__(self, state: AgentState, config: RunnableConfig) -> dict[str, Any]:
         emit = stream_writer()
@@ -309,6 +309,27 @@ def _add_hook_context(msg: ToolMessage, outcome: Any) -> None:
              if text]
     if extra and isinstance(msg.content, str):
         msg.content = visible("\n\n".join([msg.content, *extra]))
+
+
+STATE_KEYS = frozenset({"todos", "usage"})
+"""State a tool may change through its result's ``artifact["state"]``: the task list
+(TodoWrite) and token usage (a sub-agent's, added to the thread's totals)."""
+
+
+def state_updates(results: Sequence[ToolMessage], emit: Emit) -> dict[str, Any]:
+    """The state changes the successful results carry, in call order (a later todo list
+    replaces an earlier one; usage adds up); a new todo list is also streamed."""
+    update: dict[str, Any] = {}
+    for msg in results:
+        artifact = msg.artifact if msg.status != "error" else None
+        state = artifact.get("state") if isinstance(artifact, dict) else None
+        for key, value in (state or {}).items():
+            if key not in STATE_KEYS:
+                continue
+            update[key] = add_usage(update.get(key), value) if key == "usage" else value
+    if "todos" in update:
+        emit({"type": "todos", "todos": update["todos"]})
+    return update
 
 
 def _shut_down(pool: ThreadPoolExecutor) -> None:

@@ -152,7 +152,10 @@ class ClaudeLikeTool(BaseTool):
     ) -> str:
         token = _THREAD.set(thread_key(config))
         try:
-            return visible(self._execute(*args, **kwargs))
+            result = self._execute(*args, **kwargs)
+            if isinstance(result, tuple):  # response_format="content_and_artifact"
+                return visible(result[0]), result[1]  # type: ignore[return-value]
+            return visible(result)
         except ToolException as exc:
             raise ToolException(visible(str(exc))) from exc
         except PathOutsideWorkspaceError as exc:
