@@ -20,26 +20,27 @@ from pydantic import BaseModel, Field
 
 from claude_like.agent_events import STREAM_MODES, to_event, to_result
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
-from claude_like.context.budget import ContextBudget
+from claude_like.context.budget import ContextBudget, model_name
 from claude_like.context.manager import ContextManager
 from claude_like.context.offload import ResultStore
 from claude_like.events import AgentEvent, AgentResult, Compacted, Final
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
 from claude_like.hooks import HookMatcher, Hooks
+from claude_like.models import resolve_model
 from claude_like.models.tool_call_repair import answer_unanswered
 from claude_like.permissions.approval import ApprovalRequest, answers_for, parse_answer
 from claude_like.permissions.decisions import CanUseTool
 from claude_like.permissions.modes import PermissionMode, check_mode
 from claude_like.permissions.setup import permission_setup
 from claude_like.prompt import build_system_prompt
-from claude_like.sandbox.base import Sandbox
-from claude_like.sandbox.local import LocalSandbox
+from claude_like.sandbox import Sandbox, make_sandbox
 from claude_like.sessions import SessionInfo, SessionStore
 from claude_like.sessions.choose import choose_session, open_storage
+from claude_like.subagents import AgentDefinition, Parent, SubagentRunner
 from claude_like.tool_node import ToolNode
-from claude_like.tools import ClaudeLikeTool, ExitPlanMode, ToolContext, make_tools
+from claude_like.toolset import build_toolset
 
-Task = str | BaseMessage | Command
+RunInput = str | BaseMessage | Command
 """A new task, or ``Command(resume=...)`` to answer pending approvals."""
 
 
@@ -47,35 +48,6 @@ class AgentTask(BaseModel):
     """Input of the agent used as a tool."""
 
     task: str = Field(description="What the coding agent should do, in plain words.")
-
-
-def make_sandbox(kind: str | Sandbox, workspace: str | os.PathLike[str]) -> Sandbox:
-    """A sandbox from its name ("local", "docker") or the instance itself."""
-    if isinstance(kind, Sandbox):
-        return kind
-    if kind == "local":
-        return LocalSandbox(workspace)
-    if kind == "docker":
-        from claude_like.sandbox.docker import DockerSandbox
-
-        return DockerSandbox(workspace)
-    raise ValueError(f"unknown sandbox {kind!r}: use 'local', 'docker' or a Sandbox instance")
-
-
-def resolve_model(model: BaseChatModel | str | None) -> BaseChatModel:
-    """A chat model from an instance, a spec like ``ollama:qwen2.5-coder:7b``, or the default."""
-    if isinstance(model, BaseChatModel):
-        return model
-    from claude_like.models import make_chat_model
-
-    return make_chat_model(model)
-
-
-def _model_name(model: BaseChatModel | str | None, resolved: BaseChatModel) -> str:
-    if isinstance(model, str):
-        return model
-    return str(getattr(resolved, "model_name", None) or getattr(resolved, "model", None)
-               or type(resolved).__name__)
 
 
 class ClaudeLikeAgent:
@@ -122,12 +94,17 @@ class ClaudeLikeAgent:
         resume: str | None = None,
         continue_conversation: bool = False,
         fork_session: bool = False,
+        optional_tools: Sequence[str] = (),
+        agents: Mapping[str, AgentDefinition] | bool | None = None,
     ) -> None:
         """``settings=False`` reads no settings file; ``resume`` (a session id),
         ``continue_conversation`` (this workspace's latest session) and ``fork_session``
-        (continue in a copy) pick the conversation, as the SDK's options of those names."""
+        (continue in a copy) pick the conversation, as the SDK's options of those names.
+        ``optional_tools`` adds tools off by default (``TodoWrite``, ``Task``); ``agents``
+        (``True``, or sub-agent types by name) adds ``Task`` with those sub-agents."""
         self.results: ResultStore | None = None
         self.tool_node: ToolNode | None = None
+        self.subagents: SubagentRunner | None = None
         self.store: SessionStore | None = None
         self._owns_store = False
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
@@ -135,23 +112,23 @@ class ClaudeLikeAgent:
         self.sandbox = make_sandbox(sandbox, workspace)
         try:
             self.model = resolve_model(model)
-            self.model_name = _model_name(model, self.model)
+            self.model_name = model if isinstance(model, str) else (
+                model_name(self.model) or type(self.model).__name__)
             self.budget = ContextBudget.for_model(
                 self.model, context_window=context_window, warn_at=warn_at,
                 compact_at=compact_at)
             limit = output_limit or min(self.budget.result_chars, DEFAULT_TOOL_OUTPUT_LIMIT)
-            default_tools: list[ClaudeLikeTool] = []
-            if tools is None:
-                default_tools = make_tools(ToolContext(self.sandbox, output_limit=limit))
-                tools = default_tools
-            self.tools: list[BaseTool] = [*tools, *extra_tools]
+            toolset = build_toolset(self.sandbox, limit, tools=tools, extra_tools=extra_tools,
+                                    optional=optional_tools, agents=agents)
+            self.tools: list[BaseTool] = toolset.tools
+            self.subagents = toolset.runner
             self.gate, self.hooks = permission_setup(
                 self.sandbox, self.workspace, self.tools, mode=permission_mode,
                 allowed_tools=allowed_tools, ask_tools=ask_tools,
                 disallowed_tools=disallowed_tools, can_use_tool=can_use_tool, hooks=hooks,
                 settings=settings)
-            if self.gate.mode == "plan" and default_tools:
-                self.tools.append(ExitPlanMode(ctx=default_tools[0].ctx))
+            if self.gate.mode == "plan" and tools is None:
+                toolset.add_plan_tool()
                 self.gate.plan_tool = True
             self.system_prompt = build_system_prompt(
                 self.sandbox, replace=system_prompt, append=append_system_prompt
@@ -174,6 +151,10 @@ class ClaudeLikeAgent:
                 self.model, self.tools, self.system_prompt, max_turns=max_turns,
                 output_limit=limit, checkpointer=self.checkpointer, context=self.context,
                 tool_node=self.tool_node, gate=self.gate, hooks=self.hooks)
+            if self.subagents is not None:
+                self.subagents.parent = Parent(
+                    self.model, self.tools, self.system_prompt, self.budget, self.results,
+                    self.gate, self.hooks, max_turns, limit, self.sandbox.close_session)
         except BaseException:
             self.close()
             raise
@@ -220,7 +201,7 @@ class ClaudeLikeAgent:
         cfg.setdefault("recursion_limit", 5 * self.max_turns + 10)
         return cfg
 
-    def _input(self, task: Task, cfg: RunnableConfig) -> dict[str, Any] | Command:
+    def _input(self, task: RunInput, cfg: RunnableConfig) -> dict[str, Any] | Command:
         thread = cfg["configurable"]["thread_id"]
         mode = self._mode_changes.pop(thread, None)
         if isinstance(task, Command):
@@ -257,7 +238,7 @@ class ClaudeLikeAgent:
         return to_result(snapshot.values, mark, cfg, snapshot.interrupts)
 
     # -- public API --------------------------------------------------------------------------
-    def run(self, task: Task, *, thread_id: str | None = None,
+    def run(self, task: RunInput, *, thread_id: str | None = None,
             config: RunnableConfig | None = None) -> AgentResult:
         """Work on ``task`` until a final answer, the turn limit, a model error, or calls
         that wait for approval (``stop_reason="interrupted"``)."""
@@ -266,14 +247,14 @@ class ClaudeLikeAgent:
         self.graph.invoke(self._input(task, cfg), cfg)
         return self._finish(cfg, mark)
 
-    async def arun(self, task: Task, *, thread_id: str | None = None,
+    async def arun(self, task: RunInput, *, thread_id: str | None = None,
                    config: RunnableConfig | None = None) -> AgentResult:
         cfg = self._config(thread_id, config)
         mark = await self._amark(cfg)
         await self.graph.ainvoke(self._input(task, cfg), cfg)
         return await self._afinish(cfg, mark)
 
-    def stream(self, task: Task, *, thread_id: str | None = None,
+    def stream(self, task: RunInput, *, thread_id: str | None = None,
                config: RunnableConfig | None = None) -> Iterator[AgentEvent]:
         """Model text, tool starts and finishes, approval requests as they happen, then
         ``Final``."""
@@ -286,7 +267,7 @@ class ClaudeLikeAgent:
                 yield event
         yield Final(self._finish(cfg, mark))
 
-    async def astream(self, task: Task, *, thread_id: str | None = None,
+    async def astream(self, task: RunInput, *, thread_id: str | None = None,
                       config: RunnableConfig | None = None) -> AsyncIterator[AgentEvent]:
         cfg = self._config(thread_id, config)
         mark = await self._amark(cfg)
@@ -379,6 +360,8 @@ class ClaudeLikeAgent:
         """Stop the tool node's threads, close the session store if this agent opened it,
         remove the saved tool results (unless ``keep_results``), then close the sandbox if
         this agent created it. Idempotent."""
+        if self.subagents is not None:
+            self.subagents.close()
         if self.tool_node is not None:
             self.tool_node.close()
         if self.store is not None and self._owns_store:

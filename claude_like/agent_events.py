@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from claude_like.events import (
@@ -16,6 +16,7 @@ from claude_like.events import (
     Compacted,
     ContextUsage,
     Notice,
+    SubagentEvent,
     TextDelta,
     TodosUpdated,
     ToolFinished,
@@ -37,6 +38,14 @@ def to_event(mode: str, chunk: Any) -> AgentEvent | None:
         return None
     if mode != "custom" or not isinstance(chunk, dict):
         return None
+    if isinstance(chunk.get("subagent"), dict):
+        tag = chunk["subagent"]
+        inner = {k: v for k, v in chunk.items() if k != "subagent"}
+        event = TextDelta(inner["text"]) if inner.get("type") == "text" else to_event(
+            "custom", inner)
+        return None if event is None else SubagentEvent(
+            str(tag.get("type", "")), str(tag.get("task_id", "")),
+            str(tag.get("description", "")), event)
     kind = chunk.get("type")
     fields = {k: v for k, v in chunk.items() if k != "type"}
     if kind == "tool_start":
@@ -77,6 +86,8 @@ def to_result(values: dict[str, Any], mark: tuple[int, int], cfg: RunnableConfig
     for msg in new:
         if isinstance(msg, AIMessage) and msg.usage_metadata:
             usage = add_usage(usage, dict(msg.usage_metadata))  # type: ignore[arg-type]
+        elif isinstance(msg, ToolMessage) and isinstance(msg.artifact, dict):
+            usage = add_usage(usage, (msg.artifact.get("state") or {}).get("usage"))
     last_ai = next((m for m in reversed(new) if isinstance(m, AIMessage)), None)
     pending = pending_requests(interrupts)
     stop = "interrupted" if pending else values.get("stop_reason") or "done"

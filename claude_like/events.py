@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import AnyMessage
-from langgraph.config import get_stream_writer
 
 from claude_like.context.compaction import Compaction as Compacted
 from claude_like.permissions.approval import ApprovalRequest
 from claude_like.state import StopReason, TurnStats
+from claude_like.stream import stream_writer
 from claude_like.todos import Todo
 
 __all__ = ["AgentEvent", "AgentResult", "ApprovalRequested", "Compacted", "ContextUsage",
-           "Final", "Notice", "TextDelta", "TodosUpdated", "ToolFinished", "ToolStarted",
-           "stream_writer"]
+           "Final", "Notice", "SubagentEvent", "TextDelta", "TodosUpdated", "ToolFinished",
+           "ToolStarted", "stream_writer"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,16 @@ class ApprovalRequested:
     ``can_use_tool`` callback answers it."""
 
     request: ApprovalRequest
+
+
+@dataclass(frozen=True)
+class SubagentEvent:
+    """An event of a sub-agent working on a Task call (``task_id``: the call's id)."""
+
+    agent: str
+    task_id: str
+    description: str
+    event: AgentEvent
 
 
 @dataclass(frozen=True)
@@ -120,13 +129,4 @@ class Final:
 
 
 AgentEvent = (TextDelta | ToolStarted | ToolFinished | ApprovalRequested | Notice | TodosUpdated
-              | ContextUsage | Compacted | Final)
-
-
-def stream_writer() -> Callable[[dict[str, Any]], None]:
-    """LangGraph's custom-stream writer (where nodes send the raw events above), or a no-op
-    outside a graph run."""
-    try:
-        return get_stream_writer()
-    except RuntimeError:
-        return lambda _event: None
+              | SubagentEvent | ContextUsage | Compacted | Final)

@@ -135,7 +135,7 @@ class ToolNode:
     def _changes(self, name: str) -> bool:
         """Whether a successful call of tool ``name`` may have changed something."""
         tool = self.tools.get(name)
-        return tool is None or not is_read_only(tool)
+        return tool is None or not is_read_only(tool) or bool(getattr(tool, "delegates", False))
 
     def _invalid(self, ai: AIMessage) -> list[ToolMessage]:
         out = []

@@ -19,9 +19,10 @@ from claude_like.models.base import (
 )
 from claude_like.models.tokens import CHARS_PER_TOKEN
 
-__all__ = ["DEFAULT_WINDOW", "ContextBudget", "derive_max_tokens", "known_window"]
+__all__ = ["DEFAULT_WINDOW", "ContextBudget", "derive_max_tokens", "known_window", "model_name"]
 
-def _model_name(model: Any) -> str:
+def model_name(model: Any) -> str:
+    """The model's name as its factory or client knows it ("" when it has none)."""
     info = model_info(model)
     if info is not None:
         return info.model
@@ -99,7 +100,7 @@ class ContextBudget:
         the server (``ModelInfo``), then the known-model table, then ``DEFAULT_WINDOW``."""
         info = model_info(model)
         window = (context_window or (info.context_window if info else None)
-                  or known_window(_model_name(model)) or DEFAULT_WINDOW)
+                  or known_window(model_name(model)) or DEFAULT_WINDOW)
         cap = max_tokens
         if cap is None:
             sent = info.max_tokens if info else None

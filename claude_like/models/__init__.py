@@ -24,6 +24,7 @@ from claude_like.models.registry import (
     make_chat_model,
     parse_spec,
     register_provider,
+    resolve_model,
     unregister_provider,
 )
 from claude_like.models.text_tool_calls import recover_tool_calls
@@ -46,5 +47,6 @@ __all__ = [
     "parse_spec",
     "recover_tool_calls",
     "register_provider",
+    "resolve_model",
     "unregister_provider",
 ]

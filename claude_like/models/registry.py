@@ -148,6 +148,12 @@ def make_chat_model(spec: str | None = None, **overrides: Any) -> BaseChatModel:
     return factory(parsed.model, **{**parsed.options, **overrides})
 
 
+def resolve_model(model: BaseChatModel | str | None) -> BaseChatModel:
+    """A chat model from an instance, a spec like ``ollama:qwen2.5-coder:7b``, or the
+    default spec."""
+    return model if isinstance(model, BaseChatModel) else make_chat_model(model)
+
+
 _BUILTINS_DONE = False
 
 
