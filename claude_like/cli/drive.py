@@ -12,15 +12,15 @@ from claude_like.events import AgentResult, ApprovalRequested, Final
 from claude_like.state import add_usage
 
 if TYPE_CHECKING:
-    from claude_like.agent import ClaudeLikeAgent, Task
+    from claude_like.agent import ClaudeLikeAgent, RunInput
 
 
-def drive(agent: ClaudeLikeAgent, task: Task, renderer: EventRenderer,
+def drive(agent: ClaudeLikeAgent, task: RunInput, renderer: EventRenderer,
           approve: Approver) -> AgentResult:
     """The result of ``task`` on the agent's thread, after every approval it asked for was
     answered by ``approve``; ``usage`` covers the whole task, not only its last stretch."""
     usage: dict[str, int] = {}
-    step: Task = task
+    step: RunInput = task
     while True:
         result: AgentResult | None = None
         for event in agent.stream(step):

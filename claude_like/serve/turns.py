@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from claude_like.agent import Task
+from claude_like.agent import RunInput
 from claude_like.events import Final
 from claude_like.serve.events import event_data, sse
 from claude_like.serve.sessions import ServedSession
@@ -35,7 +35,7 @@ class TurnQueue(asyncio.Queue[dict[str, Any] | None]):
         self.put_nowait(data)
 
 
-def start_turn(session: ServedSession, task: Task) -> TurnQueue:
+def start_turn(session: ServedSession, task: RunInput) -> TurnQueue:
     """Run ``task`` on the session as a task of its own; the queue gets each event's data
     and then None. The caller has checked that the session is not busy."""
     queue = TurnQueue()
@@ -55,7 +55,7 @@ def start_turn(session: ServedSession, task: Task) -> TurnQueue:
     return queue
 
 
-async def _run(session: ServedSession, task: Task, queue: TurnQueue) -> None:
+async def _run(session: ServedSession, task: RunInput, queue: TurnQueue) -> None:
     try:
         async for event in session.agent.astream(task, thread_id=session.id):
             data = event_data(event)
