@@ -1,10 +1,14 @@
 """The built-in tools, with Claude Code's names and semantics.
 
-``make_tools(ToolContext(sandbox))`` gives the full set; tools that declare
-``read_only = True`` never change anything, so the agent may run several of them at once.
+``make_tools(ToolContext(sandbox))`` gives the default set; ``extra=("NotebookEdit",
+...)`` adds tools of :data:`EXTRA_TOOL_CLASSES`, which are off by default so that the
+default set stays small for 4K-token windows. Tools that declare ``read_only = True``
+never change anything, so the agent may run several of them at once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from langchain_core.tools import BaseTool
 
@@ -15,6 +19,7 @@ from claude_like.tools.exit_plan_mode import ExitPlanMode
 from claude_like.tools.glob import Glob
 from claude_like.tools.grep import Grep
 from claude_like.tools.ls import LS
+from claude_like.tools.notebook_edit import NotebookEdit
 from claude_like.tools.read import Read
 from claude_like.tools.write import Write
 
@@ -24,9 +29,22 @@ agent adds it when it starts in plan mode (each tool costs prompt tokens in smal
 windows)."""
 
 
-def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[BaseTool]:
-    """One instance of each built-in tool (or of those named in ``include``) sharing ``ctx``."""
-    tools: list[BaseTool] = [cls(ctx=ctx) for cls in TOOL_CLASSES]
+EXTRA_TOOL_CLASSES: dict[str, type[ClaudeLikeTool]] = {
+    "NotebookEdit": NotebookEdit,
+}
+"""Built-in tools offered only when asked for by name (``make_tools(ctx, extra=...)``)."""
+
+
+def make_tools(ctx: ToolContext, *, include: list[str] | None = None,
+               extra: Sequence[str] = ()) -> list[BaseTool]:
+    """One instance of each default tool plus the ``extra`` ones, all sharing ``ctx`` (or
+    only those named in ``include``)."""
+    unknown_extra = set(extra) - set(EXTRA_TOOL_CLASSES)
+    if unknown_extra:
+        raise ValueError(f"unknown extra tools: {sorted(unknown_extra)}; choose from "
+                         f"{', '.join(EXTRA_TOOL_CLASSES)}")
+    classes = [*TOOL_CLASSES, *(EXTRA_TOOL_CLASSES[n] for n in dict.fromkeys(extra))]
+    tools: list[BaseTool] = [cls(ctx=ctx) for cls in classes]
     if include is not None:
         unknown = set(include) - {t.name for t in tools}
         if unknown:
@@ -36,6 +54,7 @@ def make_tools(ctx: ToolContext, *, include: list[str] | None = None) -> list[Ba
 
 
 __all__ = [
+    "EXTRA_TOOL_CLASSES",
     "LS",
     "TOOL_CLASSES",
     "Bash",
@@ -44,6 +63,7 @@ __all__ = [
     "ExitPlanMode",
     "Glob",
     "Grep",
+    "NotebookEdit",
     "Read",
     "ToolContext",
     "Write",

@@ -1,11 +1,14 @@
-"""Read: a text file with numbered lines, a page at a time."""
+"""Read: a text file with numbered lines, a page at a time; a Jupyter notebook as its cells
+with their outputs (a page of cells at a time)."""
 
 from __future__ import annotations
 
 from langchain_core.tools import ToolException
 from pydantic import AliasChoices, BaseModel, Field
 
+from claude_like.sandbox.base import FileInfo
 from claude_like.tools.base import ClaudeLikeTool, ToolInput, number_lines, split_lines
+from claude_like.tools.notebook_cells import NotebookError, load_notebook, render_notebook
 
 DEFAULT_LIMIT = 2000
 """Lines returned when the model does not ask for a limit."""
@@ -52,11 +55,16 @@ class Read(ClaudeLikeTool):
         if info.is_dir:
             raise self._refuse_dir(file_path)
         shown = self.show(resolved)
+        note = ""
+        if resolved.endswith(".ipynb"):
+            shown_nb, note = self._read_notebook(resolved, shown, info, offset, limit)
+            if shown_nb is not None:
+                return shown_nb
         data, decoded = self.read_text(resolved, shown)
         self.remember(resolved, info, data)
         lines = split_lines(decoded.text)
         if not lines:
-            return f"{shown} exists but is empty (0 lines)."
+            return f"{shown} exists but is empty (0 lines).{note}"
         total = len(lines)
         start = offset or 1
         if start > total:
@@ -64,11 +72,27 @@ class Read(ClaudeLikeTool):
         end = min(total, start - 1 + limit)
         body, end = self._fit(lines, start, end)
         if start == 1 and end == total:
-            return body
-        note = f"[Showing lines {start}-{end} of {total} in {shown}."
+            return body + note
+        page = f"[Showing lines {start}-{end} of {total} in {shown}."
         if end < total:
-            note += f" To read more, call Read with offset={end + 1}."
-        return body + "\n\n" + note + "]"
+            page += f" To read more, call Read with offset={end + 1}."
+        return body + "\n\n" + page + "]" + note
+
+    def _read_notebook(self, resolved: str, shown: str, info: FileInfo, offset: int,
+                       limit: int) -> tuple[str | None, str]:
+        """The notebook's cells (offset and limit count cells); or, for a file nbformat
+        refuses, ``None`` and a note to add to its plain text."""
+        data = self.read_file(resolved, shown)
+        try:
+            nb = load_notebook(data)
+        except NotebookError as exc:
+            return None, f"\n\n[{shown} is not a usable notebook: {exc}. Shown as text.]"
+        self.remember(resolved, info, data)
+        budget = max(self.ctx.output_limit - 200, 1000)
+        try:
+            return render_notebook(nb, shown, offset or 1, limit, budget), ""
+        except LookupError as exc:
+            raise ToolException(str(exc)) from exc
 
     def _fit(self, lines: list[str], start: int, end: int) -> tuple[str, int]:
         """Stop early rather than overflow the output budget (so the note stays exact)."""
