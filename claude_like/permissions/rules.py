@@ -7,6 +7,8 @@ A rule names a tool and, optionally, what it may touch:
   diff:*`` matches ``git diff`` and ``git diff --stat``, not ``git difftool``). They judge
   each simple command of a compound line: an allow rule allows the line only when every
   command is allowed, a deny or ask rule catches the line when any command matches.
+- MCP rules: ``mcp__<server>__<tool>`` names one tool of an MCP server; ``mcp__<server>``
+  and ``mcp__<server>__*`` cover all of that server's tools (``mcp__*``: every MCP tool).
 - path rules (``Read(...)``, ``Edit(...)``): gitignore-style globs (``pathspec``) on the
   path the tool touches. ``//abs/path`` is absolute, ``~/x`` is in the home folder, and
   ``/x``, ``./x`` and ``x`` are relative to the workspace. ``Edit`` rules cover every tool
@@ -35,7 +37,7 @@ SHELL_TOOLS = frozenset({"Bash"})
 EDIT_TOOLS = frozenset({"Edit", "Write", "NotebookEdit"})
 READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS"})
 PATH_KEYS = ("file_path", "notebook_path", "path")
-_RULE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+_RULE = re.compile(r"^\s*([A-Za-z_][\w.-]*(?:__\*)?)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
 
 class RuleError(ValueError):
@@ -58,9 +60,18 @@ class Rule:
         if self.tool == tool:
             return True
         if self.specifier is None:
-            return False
+            return self._covers_mcp(tool)
         return (self.tool == "Edit" and tool in EDIT_TOOLS) or (
             self.tool == "Read" and tool in READ_TOOLS)
+
+    def _covers_mcp(self, tool: str) -> bool:
+        """Claude Code's server-wide MCP rules: ``mcp__github`` and ``mcp__github__*`` cover
+        every ``mcp__github__<tool>``; ``mcp__*`` covers every MCP tool."""
+        if not self.tool.startswith("mcp__"):
+            return False
+        if self.tool.endswith("__*"):
+            return tool.startswith(self.tool[:-1])
+        return self.tool.count("__") == 1 and tool.startswith(self.tool + "__")
 
 
 def parse_rule(text: str) -> Rule:
