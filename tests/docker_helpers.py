@@ -30,7 +30,9 @@ def _unavailable(reason: str) -> None:
 def labelled_ids(client) -> set[str]:  # type: ignore[no-untyped-def]
     """Containers this test process made (other runs may share the engine meanwhile)."""
     mine = [f"{LABEL}=1", f"{LABEL}.pid={os.getpid()}"]
-    return {c.id for c in client.containers.list(all=True, filters={"label": mine})}
+    # sparse: no inspect of each one, which fails for a container removed meanwhile
+    return {c.id for c in client.containers.list(all=True, sparse=True,
+                                                 filters={"label": mine})}
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,8 @@ def model() -> ScriptedChatModel:
 
 def containers(docker_client, workspace: Path) -> list[str]:  # type: ignore[no-untyped-def]
     """Ids of the claude-like containers whose workspace is ``workspace``."""
-    found = docker_client.containers.list(
-        all=True, filters={"label": [f"{LABEL}.workspace={workspace.resolve()}"]})
+    found = docker_client.containers.list(  # sparse: no inspect of a container just removed
+        all=True, sparse=True, filters={"label": [f"{LABEL}.workspace={workspace.resolve()}"]})
     return [c.id for c in found]
 
 
