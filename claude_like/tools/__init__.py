@@ -20,6 +20,7 @@ from claude_like.tools.glob import Glob
 from claude_like.tools.grep import Grep
 from claude_like.tools.ls import LS
 from claude_like.tools.notebook_edit import NotebookEdit
+from claude_like.tools.outline import Outline
 from claude_like.tools.read import Read
 from claude_like.tools.write import Write
 
@@ -31,6 +32,7 @@ windows)."""
 
 EXTRA_TOOL_CLASSES: dict[str, type[ClaudeLikeTool]] = {
     "NotebookEdit": NotebookEdit,
+    "Outline": Outline,
 }
 """Built-in tools offered only when asked for by name (``make_tools(ctx, extra=...)``)."""
 
@@ -64,6 +66,7 @@ __all__ = [
     "Glob",
     "Grep",
     "NotebookEdit",
+    "Outline",
     "Read",
     "ToolContext",
     "Write",
