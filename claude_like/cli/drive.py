@@ -4,18 +4,25 @@ run ends for another reason. Front ends (the one-shot command, the REPL) share i
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from claude_like.cli.approvals import Approver
-from claude_like.cli.render import EventRenderer
-from claude_like.events import AgentResult, ApprovalRequested, Final
+from claude_like.events import AgentEvent, AgentResult, ApprovalRequested, Final
 from claude_like.state import add_usage
 
 if TYPE_CHECKING:
     from claude_like.agent import ClaudeLikeAgent, RunInput
 
 
-def drive(agent: ClaudeLikeAgent, task: RunInput, renderer: EventRenderer,
+class EventSink(Protocol):
+    """Where a run's events go: the terminal renderer, or JSON for scripts."""
+
+    def show(self, event: AgentEvent) -> None: ...
+
+    def end_text(self) -> None: ...
+
+
+def drive(agent: ClaudeLikeAgent, task: RunInput, renderer: EventSink,
           approve: Approver) -> AgentResult:
     """The result of ``task`` on the agent's thread, after every approval it asked for was
     answered by ``approve``; ``usage`` covers the whole task, not only its last stretch."""

@@ -10,6 +10,12 @@ PermissionModeChoice = Enum(  # type: ignore[misc]
     "PermissionModeChoice", {mode: mode for mode in MODES}, type=str)
 """The permission modes as a typer choice (help lists them, a typo is a usage error)."""
 
+OUTPUT_FORMATS = ("text", "json", "stream-json")
+OutputFormat = Enum(  # type: ignore[misc]
+    "OutputFormat", {name.replace("-", "_"): name for name in OUTPUT_FORMATS}, type=str)
+"""``--output-format``: text (people), json (one object at the end), stream-json (one
+object per line per event), as Claude Code's option of that name."""
+
 
 def split_tool_rules(values: list[str] | None) -> list[str]:
     """Rules from repeated ``--allowedTools`` values, each holding one or more rules

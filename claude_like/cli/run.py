@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from claude_like.cli.approvals import Approver, TerminalApprover, deny_without_terminal
-from claude_like.cli.drive import drive
-from claude_like.cli.options import PermissionModeChoice, split_tool_rules
+from claude_like.cli.drive import EventSink, drive
+from claude_like.cli.options import OutputFormat, PermissionModeChoice, split_tool_rules
+from claude_like.cli.output import CANCELLED, JsonOutput
 from claude_like.cli.render import EventRenderer, err, safe
 
 EXIT_CODES = {"done": 0, "error": 1, "max_turns": 2, "denied": 3, "blocked": 3}
@@ -69,6 +70,19 @@ def run(
         bool, typer.Option("--print", "-p", help="Never prompt: calls that would ask are "
                            "refused, as without a terminal."),
     ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--output-format", help="text: the model's text on "
+                                   "stdout, tool lines on stderr; json: one JSON object at "
+                                   "the end (result, session_id, stop_reason, usage, "
+                                   "permission_denials, ...); stream-json: one JSON object "
+                                   "per line per event, the result last. With json and "
+                                   "stream-json, stdout carries only JSON."),
+    ] = OutputFormat.text,  # type: ignore[attr-defined]
+    include_partial_messages: Annotated[
+        bool, typer.Option("--include-partial-messages", help="With --output-format "
+                           "stream-json: also the model's text as it streams "
+                           "(stream_event lines)."),
+    ] = False,
 ) -> None:
     """Run one task and print the agent's work as it happens. In a terminal, calls that
     need approval are shown (command, diff or plan) and wait for y / n / always; without
@@ -77,9 +91,18 @@ def run(
     at an approval prompt, or a hook blocked the task), 130 interrupted."""
     from claude_like.agent import ClaudeLikeAgent
 
+    fmt = OutputFormat(output_format).value
+    json_out = (JsonOutput(stream=fmt == "stream-json", partial=include_partial_messages)
+                if fmt != "text" else None)
+
+    def fail(message: str) -> typer.Exit:
+        err.print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
+        if json_out is not None:
+            json_out.finish(None, stop_reason="error", error=message)
+        return typer.Exit(1)
+
     if continue_ and resume:
-        err.print("[bold red]error:[/] use --continue or --resume, not both")
-        raise typer.Exit(1)
+        raise fail("use --continue or --resume, not both")
     try:
         agent = ClaudeLikeAgent(
             model=model, workspace=workspace, sandbox=sandbox, max_turns=max_turns,
@@ -91,23 +114,33 @@ def run(
         )
     except Exception as exc:  # setup problems deserve a readable message, not a traceback
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        err.print(f"[bold red]error:[/] {safe(str(message))}", soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(message)) from exc
     renderer = EventRenderer()
+    sink: EventSink = json_out if json_out is not None else renderer
     approve: Approver = (TerminalApprover() if sys.stdin.isatty() and not print_only
                          else deny_without_terminal)
+    if json_out is not None:
+        approve = json_out.approver(approve)
     for warning in agent.hooks.warnings:
         err.print(f"[yellow]warning:[/] {safe(warning)}", soft_wrap=True)
     with agent:
         if continue_ and agent.store is not None and agent.store.get(agent.thread_id) is None:
             err.print("[dim]no earlier session in this workspace: starting a new one[/]")
+        if json_out is not None:
+            json_out.start(agent, sandbox=sandbox)
         try:
-            result = drive(agent, task, renderer, approve)
+            result = drive(agent, task, sink, approve)
         except KeyboardInterrupt:
-            renderer.end_text()
+            sink.end_text()
             err.print("[yellow]interrupted[/]")
-            renderer.session(agent.thread_id)
+            if json_out is not None:
+                json_out.finish(None, stop_reason=CANCELLED, error="interrupted (Ctrl-C)")
+            else:
+                renderer.session(agent.thread_id)
             raise typer.Exit(INTERRUPTED_EXIT) from None
-        renderer.outcome(result, max_turns=max_turns)
-        renderer.session(agent.thread_id)
+        if json_out is not None:
+            json_out.finish(result)
+        else:
+            renderer.outcome(result, max_turns=max_turns)
+            renderer.session(agent.thread_id)
     raise typer.Exit(EXIT_CODES.get(result.stop_reason, 1))
