@@ -22,6 +22,8 @@ from claude_like.tools.ls import LS
 from claude_like.tools.notebook_edit import NotebookEdit
 from claude_like.tools.outline import Outline
 from claude_like.tools.read import Read
+from claude_like.tools.web_fetch import WebFetch
+from claude_like.tools.web_policy import FetchPolicy
 from claude_like.tools.write import Write
 
 TOOL_CLASSES: tuple[type[ClaudeLikeTool], ...] = (Read, Write, Edit, Glob, Grep, LS, Bash)
@@ -33,6 +35,7 @@ windows)."""
 EXTRA_TOOL_CLASSES: dict[str, type[ClaudeLikeTool]] = {
     "NotebookEdit": NotebookEdit,
     "Outline": Outline,
+    "WebFetch": WebFetch,
 }
 """Built-in tools offered only when asked for by name (``make_tools(ctx, extra=...)``)."""
 
@@ -45,6 +48,9 @@ def make_tools(ctx: ToolContext, *, include: list[str] | None = None,
     if unknown_extra:
         raise ValueError(f"unknown extra tools: {sorted(unknown_extra)}; choose from "
                          f"{', '.join(EXTRA_TOOL_CLASSES)}")
+    if "WebFetch" in extra and ctx.web is None:
+        raise ValueError("WebFetch is off by default: give it a policy, e.g. ToolContext("
+                         "sandbox, web=FetchPolicy(allowed_domains=('docs.python.org',)))")
     classes = [*TOOL_CLASSES, *(EXTRA_TOOL_CLASSES[n] for n in dict.fromkeys(extra))]
     tools: list[BaseTool] = [cls(ctx=ctx) for cls in classes]
     if include is not None:
@@ -63,12 +69,14 @@ __all__ = [
     "ClaudeLikeTool",
     "Edit",
     "ExitPlanMode",
+    "FetchPolicy",
     "Glob",
     "Grep",
     "NotebookEdit",
     "Outline",
     "Read",
     "ToolContext",
+    "WebFetch",
     "Write",
     "make_tools",
 ]

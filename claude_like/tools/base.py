@@ -34,6 +34,7 @@ from claude_like.sandbox.base import (
 from claude_like.text_safety import unescape_bytes, visible
 from claude_like.tools.read_record import DEFAULT_THREAD, ReadRecord, thread_key
 from claude_like.tools.text_codec import DecodedText, decode, is_binary
+from claude_like.tools.web_policy import FetchPolicy
 
 MAX_TEXT_FILE_BYTES = READ_LIMIT
 """Read and Edit load whole files, never more than this; beyond it they point the model
@@ -85,6 +86,8 @@ class ToolContext:
     folder to the ``ResultStore``)."""
     search_timeout: float = DEFAULT_SEARCH_TIMEOUT
     """Seconds a Grep search may run before it is killed."""
+    web: FetchPolicy | None = None
+    """What WebFetch may reach (domains, addresses, limits); None: WebFetch is off."""
     record: ReadRecord = field(default_factory=ReadRecord, repr=False, compare=False)
 
 
