@@ -41,20 +41,21 @@ def run(
     ] = None,
     permission_mode: Annotated[
         PermissionModeChoice | None,
-        typer.Option("--permission-mode", help="default: writes, edits and Bash ask; "
-                     "acceptEdits: edits in the workspace run; plan: read-only until you "
-                     "approve a plan; bypassPermissions: everything runs. Default: the "
-                     "settings' defaultMode, else default."),
+        typer.Option("--permission-mode", metavar="MODE",
+                     help="default: writes, edits and Bash ask; acceptEdits: edits in the "
+                     "workspace run; plan: read-only until you approve a plan; "
+                     "bypassPermissions: everything runs. Default: the settings' "
+                     "defaultMode, else default."),
     ] = None,
     allowed_tools: Annotated[
         list[str] | None,
-        typer.Option("--allowedTools", "--allowed-tools",
+        typer.Option("--allowedTools", "--allowed-tools", metavar="RULES",
                      help="Rules that let calls run without asking, in Claude Code's syntax: "
                      f"Edit, Bash(git status:*), Edit(src/**). {RULES_HELP}"),
     ] = None,
     disallowed_tools: Annotated[
         list[str] | None,
-        typer.Option("--disallowedTools", "--disallowed-tools",
+        typer.Option("--disallowedTools", "--disallowed-tools", metavar="RULES",
                      help="Rules that refuse calls (they beat every allow rule and mode). "
                      "Same forms as --allowedTools."),
     ] = None,
@@ -71,12 +72,13 @@ def run(
                            "refused, as without a terminal."),
     ] = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--output-format", help="text: the model's text on "
-                                   "stdout, tool lines on stderr; json: one JSON object at "
-                                   "the end (result, session_id, stop_reason, usage, "
-                                   "permission_denials, ...); stream-json: one JSON object "
-                                   "per line per event, the result last. With json and "
-                                   "stream-json, stdout carries only JSON."),
+        OutputFormat,
+        typer.Option("--output-format", metavar="FORMAT",
+                     help="text: the model's text on stdout, tool lines on stderr; json: one "
+                     "JSON object at the end (result, session_id, stop_reason, usage, "
+                     "permission_denials, ...); stream-json: one JSON object per line per "
+                     "event, the result last. With json and stream-json, stdout carries only "
+                     "JSON."),
     ] = OutputFormat.text,  # type: ignore[attr-defined]
     include_partial_messages: Annotated[
         bool, typer.Option("--include-partial-messages", help="With --output-format "
