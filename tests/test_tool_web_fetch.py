@@ -8,7 +8,10 @@ scripted agent run."""
 from __future__ import annotations
 
 import http.server
+import itertools
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -103,6 +106,46 @@ def server() -> Iterator[str]:
     httpd.server_close()
 
 
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str]]:
+    """An https server on 127.0.0.1 whose certificate names only ``pin.test``, signed by
+    a CA made here; yields its port and the CA file."""
+    folder = tmp_path_factory.mktemp("tls")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.pem", "-days", "2", "-subj", "/CN=claude-like test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+            "-subj", "/CN=pin.test")
+    (folder / "ext.cnf").write_text("subjectAltName=DNS:pin.test\n")
+    openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "srv.pem", folder / "srv.key")
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1], str(folder / "ca.pem")
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Iterator[str]],
+             port: int) -> None:
+    """``getaddrinfo`` answering the names in ``answers`` (the next address each time)."""
+    real = socket.getaddrinfo
+
+    def lookup(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in answers:
+            address = next(answers[host], "10.255.255.1")  # then: a private address
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+
+
 LOCAL = FetchPolicy(allowed_domains=("127.0.0.1",), private_allowed=("127.0.0.1",))
 
 
@@ -173,21 +216,29 @@ def test_dns_answer_is_pinned_between_check_and_connect(server: str,
     """A rebinding DNS answers the check with an allowed address and the connection with
     another; the request must go to the address that was checked."""
     port = int(server.rsplit(":", 1)[1])
-    real = socket.getaddrinfo
-    answers = iter(["127.0.0.1"])
-
-    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host == "rebind.test":
-            address = next(answers, "10.255.255.1")  # later answers: a private address
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
-        return real(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    fake_dns(monkeypatch, {"rebind.test": iter(["127.0.0.1"])}, port)
     policy = FetchPolicy(allowed_domains=("rebind.test",), private_allowed=("127.0.0.1",),
                          timeout=5)
     msg = fetch(f"http://rebind.test:{port}/host", policy)
     assert msg.status == "success", msg.content
     assert msg.content.endswith(f"rebind.test:{port}")
+
+
+def test_https_to_the_checked_address_still_verifies_the_host_name(
+        tls_server: tuple[int, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    port, ca = tls_server
+    fake_dns(monkeypatch, {"pin.test": itertools.repeat("127.0.0.1"),
+                           "other.test": itertools.repeat("127.0.0.1")}, port)
+    policy = FetchPolicy(allowed_domains=("pin.test", "other.test"),
+                         private_allowed=("127.0.0.1",), ca_bundle=ca)
+    msg = fetch(f"https://pin.test:{port}/host", policy)
+    assert msg.status == "success", msg.content
+    assert msg.content.endswith(f"pin.test:{port}")
+    wrong = refused(f"https://other.test:{port}/host", policy)  # the certificate names pin.test
+    assert "CERTIFICATE_VERIFY_FAILED" in wrong and "other.test" in wrong
+    untrusted = refused(f"https://pin.test:{port}/host", FetchPolicy(
+        allowed_domains=("pin.test",), private_allowed=("127.0.0.1",)))
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted  # the test CA is not trusted by default
 
 
 # -- refusals ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -42,7 +43,8 @@ def fetch(url: str, policy: FetchPolicy) -> Fetched:
     """GET ``url`` within ``policy``; :class:`FetchError` for anything refused or failed."""
     deadline = time.monotonic() + policy.timeout
     current = url.strip()
-    with httpx.Client(follow_redirects=False, trust_env=False) as client:
+    verify = ssl.create_default_context(cafile=policy.ca_bundle) if policy.ca_bundle else True
+    with httpx.Client(follow_redirects=False, trust_env=False, verify=verify) as client:
         for _ in range(policy.max_redirects + 1):
             target, address = check_url(current, policy)
             response = _get(client, target, address, policy, deadline)

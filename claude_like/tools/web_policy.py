@@ -31,6 +31,9 @@ class FetchPolicy:
     """Seconds for the whole fetch, redirects included."""
     max_redirects: int = 5
     user_agent: str = "claude-like-webfetch/0.1"
+    ca_bundle: str | None = None
+    """A PEM file of CA certificates to trust instead of the default ones (``certifi``),
+    e.g. a company's TLS-inspecting proxy's CA."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_domains",
