@@ -16,13 +16,15 @@ import nbformat
 import pytest
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_tests.integration_tests import ToolsIntegrationTests
 from langchain_tests.unit_tests import ToolsUnitTests
 
 from claude_like import ClaudeLikeAgent
+from claude_like.models.constrained import ConstrainedToolChatModel
 from claude_like.sandbox import LocalSandbox, Sandbox
 from claude_like.testing import ScriptedChatModel, say, tool_call
-from claude_like.tools import Read, ToolContext, make_tools
+from claude_like.tools import FetchPolicy, Read, ToolContext, make_tools
 from claude_like.tools.notebook_edit import NotebookEdit
 
 Call = Callable[..., ToolMessage]
@@ -263,6 +265,30 @@ def test_edit_goes_through_the_docker_sandbox_too(workspace: Path, sandbox: Sand
                                         "new_source": "z = 9"})
     assert "Replaced cell last (code)" in out
     assert cells(workspace / "nb.ipynb")[2].source == "z = 9"
+
+
+# -- registration --------------------------------------------------------------------------
+def test_extra_tools_are_off_by_default_and_plain_for_small_models(workspace: Path) -> None:
+    ctx = ToolContext(LocalSandbox(workspace), web=FetchPolicy(allowed_domains=("x.org",)))
+    assert [t.name for t in make_tools(ctx)] == ["Read", "Write", "Edit", "Glob", "Grep",
+                                                 "LS", "Bash"]
+    tools = make_tools(ctx, extra=("NotebookEdit", "Outline", "WebFetch", "Outline"))
+    assert [t.name for t in tools][7:] == ["NotebookEdit", "Outline", "WebFetch"]
+    assert [t.name for t in make_tools(ctx, include=["Read", "Outline"],
+                                       extra=("Outline",))] == ["Read", "Outline"]
+    with pytest.raises(ValueError, match="unknown extra tools"):
+        make_tools(ctx, extra=("Browser",))
+    extras = tools[7:]
+    for tool in extras:
+        schema = json.dumps(convert_to_openai_tool(tool))
+        assert "anyOf" not in schema and "$ref" not in schema, tool.name
+    constrained = ConstrainedToolChatModel(inner=ScriptedChatModel()).bind_tools(extras)
+    prompt = constrained.tools_prompt()
+    assert "cell_type (string, optional): code or markdown" in prompt
+    assert "- Outline: Show the structure of a source file or folder" in prompt
+    branches = constrained.reply_schema()["anyOf"]
+    assert [b["properties"]["tool"]["const"] for b in branches][:3] == [
+        "NotebookEdit", "Outline", "WebFetch"]
 
 
 # -- the agent -----------------------------------------------------------------------------
