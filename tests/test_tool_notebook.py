@@ -113,6 +113,11 @@ def test_read_pages_notebook_by_cells_within_the_budget(workspace: Path) -> None
     second = read.invoke({"file_path": "big.ipynb", "offset": shown + 1, "limit": 2})
     assert f"value_{shown} =" in second and f"value_{shown - 1} =" not in second
     assert f"[Showing cells {shown + 1}-{shown + 2} of 40." in second
+    past = read.invoke({"type": "tool_call", "id": "r", "name": "Read",
+                        "args": {"file_path": "big.ipynb", "offset": 41}})
+    assert past.status == "error"
+    assert past.content.startswith("offset=41 is past the last cell of big.ipynb, which has "
+                                   "40 cells.")
 
 
 def test_read_of_a_corrupt_notebook_falls_back_to_text(nb_call: Call, workspace: Path) -> None:
