@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-from nbformat import NotebookNode
-from nbformat.validator import normalize
+if TYPE_CHECKING:  # nbformat is imported when a notebook is met (it takes ~0.15 s)
+    from nbformat import NotebookNode
 
 MAX_OUTPUT_CHARS = 2000
 """Text of one cell's outputs shown by Read; the rest is cut with a note."""
@@ -51,6 +50,9 @@ def load_notebook(data: bytes) -> NotebookNode:
         ) from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", []), list):
         raise NotebookError("it is JSON but not a notebook (no list of cells)")
+    import nbformat
+    from nbformat.validator import normalize
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -68,6 +70,8 @@ def load_notebook(data: bytes) -> NotebookNode:
 
 def dump_notebook(nb: NotebookNode) -> bytes:
     """Validated JSON as Jupyter writes it; NotebookError (nothing to write) if invalid."""
+    import nbformat
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -109,6 +113,8 @@ def _missing_id_message(nb: NotebookNode, wanted: str) -> str:
 def new_cell(nb: NotebookNode, cell_type: str, source: str, cell_id: str | None = None
              ) -> NotebookNode:
     """A fresh cell of ``cell_type``; with an id only when the notebook's version has ids."""
+    import nbformat
+
     make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
             "raw": nbformat.v4.new_raw_cell}[cell_type]
     cell = make(source=source)

@@ -10,10 +10,9 @@ since; a notebook nbformat refuses is left as it is.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.tools import ToolException
-from nbformat import NotebookNode
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from claude_like.tools.base import ClaudeLikeTool, ToolInput
@@ -25,6 +24,9 @@ from claude_like.tools.notebook_cells import (
     load_notebook,
     new_cell,
 )
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 EditMode = Literal["replace", "insert", "delete"]
 
