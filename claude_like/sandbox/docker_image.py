@@ -7,11 +7,13 @@ builds it with no image registry (a debootstrap base). Errors name the exact com
 from __future__ import annotations
 
 import os
-import subprocess
+import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from claude_like.sandbox.base import SandboxError
+from claude_like.setup_output import SetupStepFailed, cache_root, log, run_logged
 
 if TYPE_CHECKING:
     import docker
@@ -73,10 +75,37 @@ def ensure_image(client: docker.DockerClient, image: str = DEFAULT_IMAGE) -> Non
         ) from None
 
 
+def build_log_path() -> Path:
+    """Where the last image build's whole output is kept (the terminal gets status lines)."""
+    return cache_root() / "sandbox-image" / "build.log"
+
+
+_BUILD_SH = "[build.sh] "
+# Docker's own step counters: the classic builder's "Step 2/5 : RUN ...", BuildKit's
+# "#7 [2/4] RUN ...".
+_DOCKER_STEP = re.compile(r"^(?:Step (\d+/\d+) :|#\d+ \[(?:[\w-]+ )?(\d+/\d+)\])")
+
+
+def _build_stage(line: str) -> str | None:
+    """A stage of build.sh (debootstrap, docker import, docker build): its own line."""
+    if not line.startswith(_BUILD_SH):
+        return None
+    return line[len(_BUILD_SH):].strip() or None
+
+
+def _docker_step(line: str) -> str | None:
+    """``step 2/5`` from a line of ``docker build``'s output."""
+    found = _DOCKER_STEP.match(line)
+    return f"step {found.group(1) or found.group(2)}" if found else None
+
+
 def build_image(image: str = DEFAULT_IMAGE, *, force: bool = False, quiet: bool = False) -> None:
     """Build ``image`` with ``sandbox/build.sh`` (a no-op when it exists, unless ``force``).
 
-    Needs root for debootstrap; the build's output goes to this process's stderr.
+    Needs root for debootstrap. The build's output goes to :func:`build_log_path`; stderr
+    gets a line per stage (debootstrap, import, docker build) and every 30 s with the
+    elapsed time (a live line in a terminal; none with ``quiet``), and a failure's error
+    holds the log's last lines and its path.
     """
     if not BUILD_SCRIPT.exists():
         raise SandboxError(
@@ -86,10 +115,17 @@ def build_image(image: str = DEFAULT_IMAGE, *, force: bool = False, quiet: bool 
     env = {**os.environ, "IMAGE": image}
     if force:
         env["FORCE"] = "1"
-    out = subprocess.DEVNULL if quiet else None
-    proc = subprocess.run(["bash", str(BUILD_SCRIPT)], env=env, stdout=out, check=False)
-    if proc.returncode != 0:
-        raise SandboxError(f"building {image} failed (exit {proc.returncode}); see the log above")
+    log_file = build_log_path()
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text("")
+    if not quiet:
+        log(f"building the sandbox image {image} (a few minutes the first time); "
+            f"log: {log_file}")
+    try:
+        run_logged(["bash", str(BUILD_SCRIPT)], log_file, f"image {image}", env=env,
+                   stage=_build_stage, progress=_docker_step, quiet=quiet)
+    except SetupStepFailed as exc:
+        raise SandboxError(f"building the sandbox image: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         build_image(args.image, force=args.force)
     except SandboxError as exc:
-        print(exc)
+        print(exc, file=sys.stderr)
         return 1
     return 0
 
