@@ -40,6 +40,11 @@ from claude_like.mcp.config import HttpServer, McpServer, StdioServer
 STDERR_TAIL = 800
 """Characters of a stdio server's stderr quoted in an error."""
 
+HTTP_PING_INTERVAL = 5.0
+"""Seconds between pings of an HTTP server while a call of it runs. ``mcp``'s streamable
+HTTP client waits forever for the answer of a server that died mid-call; a ping that cannot
+connect ends the session, which fails the waiting call at once."""
+
 STOP_TIMEOUT = 10.0
 """Seconds a session may take to close (``mcp`` gives a stdio server 2 s to exit after
 its stdin closes, then terminates its process group)."""
@@ -84,6 +89,9 @@ class ServerSession:
         """The adapters' tools bound to the live session, by the server's tool names."""
         self.down: str | None = None
         """Why the session is not usable (``None`` while it is)."""
+        self._session: ClientSession | None = None
+        self._serving = False
+        """Whether the held task waits for stop (else it is still starting)."""
         self._task: asyncio.Task[None] | None = None
         self._stop: asyncio.Event | None = None
         self._stderr: IO[bytes] | None = None
@@ -117,10 +125,12 @@ class ServerSession:
         """Open the session, hand over its tools, keep it open until ``stop``."""
         try:
             async with self._connect() as session:
+                self._session = session
                 await session.initialize()
                 tools = await load_mcp_tools(session, server_name=self.name)
                 if not ready.done():
                     ready.set_result(tools)
+                self._serving = True
                 await stop.wait()
         except asyncio.CancelledError:
             raise
@@ -164,10 +174,12 @@ class ServerSession:
         if self._stop is not None:
             self._stop.set()
         if task is not None and not task.done():
-            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT)
+            # A session still starting does not look at the stop event: cancel it.
+            done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT if self._serving else 0)
             if not done:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        self._serving = False
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
@@ -203,19 +215,44 @@ class ServerSession:
             offered = ", ".join(sorted(self.tools)) or "none"
             raise McpCallError(f"MCP server {self.name!r} no longer offers a tool {tool!r} "
                                f"(it offers: {offered}).")
+        held = self._task
+        assert held is not None
+        work = asyncio.ensure_future(
+            inner.ainvoke({"name": tool, "args": args, "id": "mcp", "type": "tool_call"}))
+        watch = (asyncio.create_task(self._watch(self._session))
+                 if isinstance(self.server, HttpServer) and self._session is not None else None)
         try:
-            return await asyncio.wait_for(
-                inner.ainvoke({"name": tool, "args": args, "id": "mcp", "type": "tool_call"}),
-                timeout)
-        except TimeoutError:
+            # The held session ending (its transport failed) ends the wait too: ``mcp`` does
+            # not always fail the calls in flight then.
+            done, _ = await asyncio.wait({work, held}, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (work, watch):
+                if task is not None and not task.done():
+                    task.cancel()
+        if work not in done and held not in done:
             raise McpCallError(f"{tool} on MCP server {self.name!r} did not finish within "
-                               f"{timeout:g} s; it was abandoned.") from None
-        except Exception as exc:
-            if not _connection_lost(exc):
-                raise McpCallError(f"{tool} on MCP server {self.name!r} failed: "
-                                   f"{describe(exc)}") from None
-            self.down = "it closed the connection"
-            raise McpCallError(
-                f"MCP server {self.name!r} closed the connection during the call (it may "
-                f"have crashed){self.stderr_note()}. The server will be started again at "
-                "the next call of one of its tools.") from None
+                               f"{timeout:g} s; it was abandoned.")
+        error = work.exception() if work in done and not work.cancelled() else None
+        if work in done and error is None and not work.cancelled():
+            return work.result()
+        if error is not None and not _connection_lost(error):
+            raise McpCallError(f"{tool} on MCP server {self.name!r} failed: {describe(error)}")
+        self.down = self.down or "it closed the connection"
+        raise McpCallError(
+            f"MCP server {self.name!r} closed the connection during the call (it may have "
+            f"crashed){self.stderr_note()}. The server will be started again at the next call "
+            "of one of its tools.")
+
+    @staticmethod
+    async def _watch(session: ClientSession) -> None:
+        """Ping while a call runs; a ping the transport cannot send ends the session. A
+        busy server that does not answer a ping in time is left alone."""
+        while True:
+            await asyncio.sleep(HTTP_PING_INTERVAL)
+            try:
+                await asyncio.wait_for(session.send_ping(), HTTP_PING_INTERVAL)
+            except TimeoutError:
+                continue
+            except Exception:
+                return  # the session is failing; the call in progress learns it

@@ -52,6 +52,12 @@ def env(name: str) -> str:
 
 
 @server.tool()
+def cwd() -> str:
+    """The folder the server process runs in."""
+    return os.getcwd()
+
+
+@server.tool()
 def sleep(seconds: float) -> str:
     """Sleep, then answer (for timeouts)."""
     time.sleep(seconds)
