@@ -120,6 +120,18 @@ class AgentResult:
     pending: list[ApprovalRequest] = field(default_factory=list)
     """The calls waiting for the user's answer when ``stop_reason == "interrupted"``."""
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich view: the conversation, tool calls collapsible, diffs coloured."""
+        from claude_like.display import result_html
+
+        return result_html(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain view: the conversation as text, not the dataclass fields."""
+        from claude_like.display import result_text
+
+        printer.text("AgentResult(...)" if cycle else result_text(self))
+
 
 @dataclass(frozen=True)
 class Final:
