@@ -159,3 +159,14 @@ def test_close_ends_every_server_process_and_later_calls_are_error_results():
 def test_no_servers_start_nothing(tmp_path: Path):
     with McpTools.open(workspace=tmp_path) as mcp:
         assert mcp.tools == [] and mcp.failures == {}
+
+
+def test_an_unclosed_set_that_is_collected_ends_its_servers():
+    import gc
+
+    before = children()
+    mcp = McpTools.open(servers=stdio_servers())
+    assert children() - before
+    del mcp
+    gc.collect()
+    assert children() - before == set()

@@ -33,6 +33,11 @@ class BackgroundLoop:
     def running(self) -> bool:
         return self._thread.is_alive() and not self.loop.is_closed()
 
+    @property
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread (where it must not wait)."""
+        return threading.current_thread() is self._thread
+
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """``coro``'s result, waiting in this thread (which must not be the loop's)."""
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -52,7 +57,7 @@ class BackgroundLoop:
             return
         if self._thread.is_alive():
             self.loop.call_soon_threadsafe(self.loop.stop)
-            if threading.current_thread() is not self._thread:
+            if not self.in_loop_thread:
                 self._thread.join()
         if not self._thread.is_alive():
             self.loop.close()

@@ -185,14 +185,19 @@ class McpTools:
 def _shut_down(loop: BackgroundLoop, sessions: list[ServerSession]) -> None:
     """Stop every session, then the loop (also run when an unclosed McpTools is collected
     or at interpreter exit)."""
-    if loop.running:
-        async def stop_all() -> None:
-            await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+    if not loop.running:
+        return
 
-        try:
-            loop.run(stop_all())
-        finally:
-            loop.stop()
+    async def stop_all() -> None:
+        await asyncio.gather(*(s.stop() for s in sessions), return_exceptions=True)
+
+    if loop.in_loop_thread:  # collected on the loop's thread: it cannot wait for itself
+        loop.loop.create_task(stop_all()).add_done_callback(lambda _: loop.stop())
+        return
+    try:
+        loop.run(stop_all())
+    finally:
+        loop.stop()
 
 
 def load_mcp_tools_sync(servers: Mapping[str, Any] | str | os.PathLike[str] | None = None, *,
