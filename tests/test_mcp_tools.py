@@ -5,6 +5,7 @@ failures as error results, restart after a crash, and no process left after clos
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,9 +157,17 @@ def test_close_ends_every_server_process_and_later_calls_are_error_results():
     mcp.close()  # idempotent
 
 
-def test_no_servers_start_nothing(tmp_path: Path):
+def test_no_servers_start_nothing_and_do_not_load_the_mcp_client(tmp_path: Path):
     with McpTools.open(workspace=tmp_path) as mcp:
         assert mcp.tools == [] and mcp.failures == {}
+    # An agent without servers does not pay for importing the MCP client (~0.6 s).
+    code = ("import sys; from claude_like.mcp import McpTools; "
+            f"McpTools.open(workspace={str(tmp_path)!r}).close(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('mcp', 'langchain_mcp_adapters')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_an_unclosed_set_that_is_collected_ends_its_servers():

@@ -14,8 +14,8 @@ from claude_like.mcp.config import (
     StdioServer,
     load_mcp_servers,
 )
+from claude_like.mcp.errors import McpCallError, McpServerError
 from claude_like.mcp.remote_tool import McpTool, tool_name
-from claude_like.mcp.session import McpCallError, McpServerError
 from claude_like.mcp.tools import McpTools, load_mcp_tools_sync
 
 __all__ = [

@@ -17,7 +17,7 @@ from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict, Field
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT, clip_end, clip_middle
-from claude_like.mcp.session import McpCallError
+from claude_like.mcp.errors import McpCallError
 from claude_like.text_safety import visible
 
 MAX_DESCRIPTION = 2048

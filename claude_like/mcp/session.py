@@ -36,6 +36,7 @@ from mcp.shared.exceptions import McpError
 from mcp.types import CONNECTION_CLOSED
 
 from claude_like.mcp.config import HttpServer, McpServer, StdioServer
+from claude_like.mcp.errors import McpCallError, McpServerError
 
 STDERR_TAIL = 800
 """Characters of a stdio server's stderr quoted in an error."""
@@ -50,15 +51,6 @@ STOP_TIMEOUT = 10.0
 its stdin closes, then terminates its process group)."""
 
 _CLOSED = (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream)
-
-
-class McpServerError(RuntimeError):
-    """A server that could not start or be reached; the message says which and why."""
-
-
-class McpCallError(RuntimeError):
-    """A tool call that failed outside the tool (timeout, lost connection); the message is
-    written for the model."""
 
 
 def describe(exc: BaseException) -> str:
@@ -180,6 +172,7 @@ class ServerSession:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         self._serving = False
+        self._session = None
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

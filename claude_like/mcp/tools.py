@@ -25,16 +25,19 @@ import os
 import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from claude_like.budget import DEFAULT_TOOL_OUTPUT_LIMIT
 from claude_like.mcp.config import McpServer, load_mcp_servers
+from claude_like.mcp.errors import McpCallError, McpServerError
 from claude_like.mcp.loop import BackgroundLoop
 from claude_like.mcp.remote_tool import McpTool
-from claude_like.mcp.session import McpCallError, McpServerError, ServerSession, describe
+
+if TYPE_CHECKING:
+    from claude_like.mcp.session import ServerSession
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,9 @@ class McpTools:
         """Connect every server (concurrently) and collect their tools; returns self."""
         if self._loop is not None or not self.servers:
             return self
+        # The MCP client is imported only when there are servers (it costs ~0.6 s).
+        from claude_like.mcp.session import ServerSession
+
         self._loop = BackgroundLoop()
         self._sessions = {name: ServerSession(server, startup_timeout=self.startup_timeout)
                           for name, server in self.servers.items()}
@@ -121,7 +127,7 @@ class McpTools:
             if isinstance(outcome, McpServerError):
                 self.failures[name] = str(outcome)
             elif isinstance(outcome, Exception):
-                self.failures[name] = f"MCP server {name!r} could not start: {describe(outcome)}"
+                self.failures[name] = f"MCP server {name!r} could not start: {outcome!r}"
             elif outcome is not None:
                 raise outcome  # cancelled, interrupted
         if self.failures and self.strict:
