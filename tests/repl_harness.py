@@ -26,7 +26,8 @@ READY = styled("(shift-tab) · context")
 
 
 class Repl:
-    """One session program; ``expect`` returns the output before the match, colours kept."""
+    """One session program; ``expect`` returns the output up to and with the match, colours
+    kept."""
 
     def __init__(self, cli: CliEnv, *args: str) -> None:
         self.cli = cli
@@ -38,7 +39,7 @@ class Repl:
             index = self.child.expect([pattern, re.escape(CPR_REQUEST)], timeout=timeout)
             seen += self.child.before
             if index == 0:
-                return seen
+                return seen + (self.child.after if isinstance(self.child.after, str) else "")
             self.child.send("\x1b[48;1R")  # near the bottom, as after some output
             seen += CPR_REQUEST
 
