@@ -24,12 +24,15 @@ NOT_A_TERMINAL = ("no task given, and the input is not a terminal for an interac
 
 def opens_session(command: click.Command, args: list[str]) -> bool:
     """True when ``args`` are only options of the session ``command`` (no task, no option
-    it does not know, such as --print): such a command line opens the session."""
+    it does not know, such as --print): such a command line opens the session. A line
+    that does not parse goes to ``run``, which reports the problem."""
+    helps = set(command.get_help_option_names(command.context_class(command)))
+    probe = [arg for arg in args if arg not in helps]  # help would print while probing
     try:
-        ctx = command.make_context("claude-like", list(args), resilient_parsing=True)
-    except click.ClickException:
+        command.make_context("claude-like", probe)
+    except Exception:  # any usage error (typer may vendor its own click): not a session
         return False
-    return not ctx.args
+    return True
 
 
 def repl(
