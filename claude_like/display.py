@@ -129,8 +129,8 @@ def tool_call_html(name: str, args: Mapping[str, Any], output: str | None = None
     else:
         body = _pre(json.dumps(dict(args), indent=1, ensure_ascii=False, default=str),
                     "opacity:.8")
-    if output is not None:
-        style = "" if ok else "color:#dc2626"
+    if output is not None:  # the result, set off from the arguments by a rule on its left
+        style = "border-left:2px solid rgba(127,127,127,.35)" + ("" if ok else ";color:#dc2626")
         body += _pre(output or "(no output)", style)
     attr = " open" if expanded else ""
     return (f'<details{attr} style="margin:2px 0 2px 4px">{summary}'
@@ -214,8 +214,10 @@ def _message_parts(messages: Sequence[AnyMessage]) -> list[tuple[str, Any]]:
 
 
 def summary_html(result: AgentResult) -> str:
-    """The summary line, green for a run that ended normally or waits, red otherwise."""
-    colour = "#16a34a" if result.stop_reason in ("done", "interrupted") else "#dc2626"
+    """The summary line: green for a run that ended or waits for approval, red for an
+    error, amber for a limit or a refusal that ended it."""
+    colour = {"done": "#16a34a", "interrupted": "#16a34a", "error": "#dc2626"}.get(
+        result.stop_reason, "#d97706")
     return (f'<div style="{_FONT};color:{colour};margin:4px 0">'
             f"{esc(summary_line(result))}</div>")
 
