@@ -102,13 +102,15 @@ def test_notebook_runs_top_to_bottom(name: str, tmp_path: Path) -> None:
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
+    failure = None
     try:
         client.execute()
-    except CellExecutionError as e:
-        plain = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # IPython colours the traceback
-        pytest.fail(f"{name}.ipynb: a cell failed\n{plain}", pytrace=False)
+    except CellExecutionError as e:  # reported below, outside the except: no chained copy
+        failure = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # IPython colours the traceback
     finally:
         nbformat.write(nb, tmp_path / f"{name}.ipynb")  # the executed copy, to look at
+    if failure is not None:
+        pytest.fail(f"{name}.ipynb: a cell failed\n{failure}", pytrace=False)
     if before is not None:
         assert not _leaked(before), "the notebook left sandbox containers behind"
     html = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
