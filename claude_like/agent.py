@@ -26,6 +26,7 @@ from claude_like.context.offload import ResultStore
 from claude_like.events import AgentEvent, AgentResult, Compacted, Final
 from claude_like.graph import DEFAULT_MAX_TURNS, build_graph
 from claude_like.hooks import HookMatcher, Hooks
+from claude_like.mcp import McpTools
 from claude_like.models import resolve_model
 from claude_like.models.tool_call_repair import answer_unanswered
 from claude_like.permissions.approval import ApprovalRequest, answers_for, parse_answer
@@ -38,6 +39,7 @@ from claude_like.sessions import SessionInfo, SessionStore
 from claude_like.sessions.choose import choose_session, open_storage
 from claude_like.subagents import AgentDefinition, Parent, SubagentRunner
 from claude_like.tool_node import ToolNode
+from claude_like.tools.web_policy import FetchPolicy
 from claude_like.toolset import build_toolset
 
 RunInput = str | BaseMessage | Command
@@ -96,15 +98,25 @@ class ClaudeLikeAgent:
         fork_session: bool = False,
         optional_tools: Sequence[str] = (),
         agents: Mapping[str, AgentDefinition] | bool | None = None,
+        web_fetch: FetchPolicy | None = None,
+        mcp_servers: Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        project_mcp: bool = False,
     ) -> None:
         """``settings=False`` reads no settings file; ``resume`` (a session id),
         ``continue_conversation`` (this workspace's latest session) and ``fork_session``
         (continue in a copy) pick the conversation, as the SDK's options of those names.
-        ``optional_tools`` adds tools off by default (``TodoWrite``, ``Task``); ``agents``
-        (``True``, or sub-agent types by name) adds ``Task`` with those sub-agents."""
+        ``optional_tools`` adds tools off by default (``TodoWrite``, ``Task``,
+        ``NotebookEdit``, ``Outline``); ``agents`` (``True``, or sub-agent types by name)
+        adds ``Task`` with those sub-agents; ``web_fetch`` turns WebFetch on with that
+        policy; ``mcp_servers`` (Claude Code's ``mcpServers`` shape, or a JSON file) adds
+        their tools as ``mcp__<server>__<tool>``; ``project_mcp`` also starts the servers
+        of the workspace's ``.mcp.json`` (commands on the host: opt in)."""
         self.results: ResultStore | None = None
         self.tool_node: ToolNode | None = None
         self.subagents: SubagentRunner | None = None
+        self.mcp: McpTools | None = None
+        self.warnings: list[str] = []
+        """Set-up problems worth telling the user (MCP servers that did not start)."""
         self.store: SessionStore | None = None
         self._owns_store = False
         self._owns_sandbox = not isinstance(sandbox, Sandbox)
@@ -118,8 +130,15 @@ class ClaudeLikeAgent:
                 self.model, context_window=context_window, warn_at=warn_at,
                 compact_at=compact_at)
             limit = output_limit or min(self.budget.result_chars, DEFAULT_TOOL_OUTPUT_LIMIT)
-            toolset = build_toolset(self.sandbox, limit, tools=tools, extra_tools=extra_tools,
-                                    optional=optional_tools, agents=agents)
+            if mcp_servers is not None or project_mcp:
+                self.mcp = McpTools.open(workspace=self.workspace if project_mcp else None,
+                                         servers=mcp_servers)
+                self.warnings += [f"MCP server {name} did not start: {why}"
+                                  for name, why in self.mcp.failures.items()]
+            mcp_tools = self.mcp.tools if self.mcp is not None else []
+            toolset = build_toolset(self.sandbox, limit, tools=tools,
+                                    extra_tools=[*extra_tools, *mcp_tools],
+                                    optional=optional_tools, agents=agents, web=web_fetch)
             self.tools: list[BaseTool] = toolset.tools
             self.subagents = toolset.runner
             self.gate, self.hooks = permission_setup(
@@ -127,6 +146,7 @@ class ClaudeLikeAgent:
                 allowed_tools=allowed_tools, ask_tools=ask_tools,
                 disallowed_tools=disallowed_tools, can_use_tool=can_use_tool, hooks=hooks,
                 settings=settings)
+            self.warnings += self.hooks.warnings
             if self.gate.mode == "plan" and tools is None:
                 toolset.add_plan_tool()
                 self.gate.plan_tool = True
@@ -362,6 +382,8 @@ class ClaudeLikeAgent:
         this agent created it. Idempotent."""
         if self.subagents is not None:
             self.subagents.close()
+        if self.mcp is not None:
+            self.mcp.close()
         if self.tool_node is not None:
             self.tool_node.close()
         if self.store is not None and self._owns_store:

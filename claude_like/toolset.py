@@ -14,12 +14,14 @@ from langchain_core.tools import BaseTool
 
 from claude_like.sandbox.base import Sandbox
 from claude_like.subagents import AgentDefinition, SubagentRunner
-from claude_like.tools import ExitPlanMode, ToolContext, make_tools
+from claude_like.tools import EXTRA_TOOL_CLASSES, ExitPlanMode, ToolContext, make_tools
 from claude_like.tools.task import Task
 from claude_like.tools.todo_write import TodoWrite
+from claude_like.tools.web_policy import FetchPolicy
 
-OPTIONAL_TOOLS = ("TodoWrite", "Task")
-"""Tools an agent adds when asked (``Task`` also comes with ``agents=``)."""
+OPTIONAL_TOOLS = ("TodoWrite", "Task", *EXTRA_TOOL_CLASSES)
+"""Tools an agent adds when asked (``Task`` also comes with ``agents=``, ``WebFetch`` with
+a fetch policy)."""
 
 
 @dataclass
@@ -37,14 +39,19 @@ class Toolset:
 
 def build_toolset(sandbox: Sandbox, output_limit: int, *, tools: Sequence[BaseTool] | None,
                   extra_tools: Sequence[BaseTool] = (), optional: Sequence[str] = (),
-                  agents: Mapping[str, AgentDefinition] | bool | None = None) -> Toolset:
-    """The tools in the order they are offered: built-in, optional, extra."""
+                  agents: Mapping[str, AgentDefinition] | bool | None = None,
+                  web: FetchPolicy | None = None) -> Toolset:
+    """The tools in the order they are offered: built-in, optional, extra. ``web`` turns
+    WebFetch on with that policy."""
     unknown = set(optional) - set(OPTIONAL_TOOLS)
     if unknown:
         raise ValueError(f"unknown optional tools {sorted(unknown)}; choose from "
                          f"{', '.join(OPTIONAL_TOOLS)}")
-    ctx = ToolContext(sandbox, output_limit=output_limit)
-    chosen: list[BaseTool] = list(tools) if tools is not None else make_tools(ctx)
+    ctx = ToolContext(sandbox, output_limit=output_limit, web=web)
+    extra = [n for n in optional if n in EXTRA_TOOL_CLASSES]
+    if web is not None and "WebFetch" not in extra:
+        extra.append("WebFetch")
+    chosen: list[BaseTool] = list(tools) if tools is not None else make_tools(ctx, extra=extra)
     if "TodoWrite" in optional:
         chosen.append(TodoWrite(ctx=ctx))
     runner = None

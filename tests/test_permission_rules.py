@@ -100,3 +100,10 @@ def test_a_tool_rule_names_only_that_tool():
     assert rs.decide("Read", {"file_path": "x"})[0] == "allow"
     assert rs.decide("Grep", {"pattern": "x"}) is None
     assert rs.decide("Bash", bash("ls")) is None
+
+
+def test_read_rules_cover_outline_too() -> None:
+    rules = RuleSet.from_strings(deny=["Read(secret/**)"], root="/ws")
+    decided = rules.decide("Outline", {"path": "secret/keys"})
+    assert decided is not None and decided[0] == "deny"
+    assert rules.decide("Outline", {"path": "src"}) is None

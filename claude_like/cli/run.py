@@ -123,7 +123,7 @@ def run(
                          else deny_without_terminal)
     if json_out is not None:
         approve = json_out.approver(approve)
-    for warning in agent.hooks.warnings:
+    for warning in agent.warnings:
         err.print(f"[yellow]warning:[/] {safe(warning)}", soft_wrap=True)
     with agent:
         if continue_ and agent.store is not None and agent.store.get(agent.thread_id) is None:

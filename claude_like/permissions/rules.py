@@ -35,7 +35,7 @@ Behavior = Literal["allow", "ask", "deny"]
 
 SHELL_TOOLS = frozenset({"Bash"})
 EDIT_TOOLS = frozenset({"Edit", "Write", "NotebookEdit"})
-READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS"})
+READ_TOOLS = frozenset({"Read", "Glob", "Grep", "LS", "Outline"})
 PATH_KEYS = ("file_path", "notebook_path", "path")
 _RULE = re.compile(r"^\s*([A-Za-z_][\w.-]*(?:__\*)?)\s*(?:\((.*)\))?\s*$", re.DOTALL)
 
