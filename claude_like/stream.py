@@ -10,8 +10,9 @@ from langgraph.config import get_stream_writer
 
 def stream_writer() -> Callable[[dict[str, Any]], None]:
     """LangGraph's custom-stream writer of the current run, or a no-op outside a graph
-    run (a tool called on its own)."""
+    run: a tool called on its own (no config: RuntimeError) or from a plain Runnable
+    (a config without LangGraph's runtime: KeyError)."""
     try:
         return get_stream_writer()
-    except RuntimeError:
+    except (RuntimeError, KeyError):
         return lambda _event: None

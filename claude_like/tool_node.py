@@ -195,6 +195,7 @@ class ToolNode:
         return _error(call, f"{call['name']} failed: {type(exc).__name__}: {exc}")
 
     def _run_one(self, call: ToolCall, config: RunnableConfig) -> ToolMessage:
+        config = with_call_id(config, call)
         try:
             result = self.tools[call["name"]].invoke({**call, "type": "tool_call"}, config)
         except GraphBubbleUp:
@@ -218,7 +219,7 @@ class ToolNode:
             run = contextvars.copy_context().run
             return await loop.run_in_executor(self._pool, run, self._run_one, call, config)
         try:
-            result = await tool.ainvoke({**call, "type": "tool_call"}, config)
+            result = await tool.ainvoke({**call, "type": "tool_call"}, with_call_id(config, call))
         except GraphBubbleUp:
             raise
         except Exception as exc:
@@ -309,6 +310,13 @@ def _add_hook_context(msg: ToolMessage, outcome: Any) -> None:
              if text]
     if extra and isinstance(msg.content, str):
         msg.content = visible("\n\n".join([msg.content, *extra]))
+
+
+def with_call_id(config: RunnableConfig, call: ToolCall) -> RunnableConfig:
+    """``config`` with the call's id in its metadata, so a tool knows which call it runs
+    (Task tags its sub-agent's events with it)."""
+    metadata = {**(config.get("metadata") or {}), "tool_call_id": call["id"] or ""}
+    return {**config, "metadata": metadata}  # type: ignore[return-value]
 
 
 STATE_KEYS = frozenset({"todos", "usage"})

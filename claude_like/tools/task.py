@@ -8,9 +8,10 @@ carries the sub-agent's token usage, which the tool node adds to the thread's to
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from langchain_core.tools import BaseTool, InjectedToolCallId, ToolException
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field
 
 from claude_like.stream import stream_writer
@@ -22,7 +23,6 @@ class TaskInput(ToolInput):
     prompt: str = Field(description="Everything the sub-agent needs to know to do the job "
                                     "alone, and what to report back.")
     subagent_type: str = Field(default="general-purpose", description="Which sub-agent.")
-    tool_call_id: Annotated[str, InjectedToolCallId] = ""
 
 
 def _report(result: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
@@ -60,16 +60,22 @@ class Task(BaseTool):
             raise ToolException(str(exc.args[0])) from exc
         return kind
 
-    def _run(self, description: str, prompt: str, subagent_type: str = "general-purpose",
-             tool_call_id: str = "", **_: Any) -> tuple[str, dict[str, Any]]:
+    def _run(self, description: str, prompt: str, subagent_type: str = "general-purpose", *,
+             config: RunnableConfig, **_: Any) -> tuple[str, dict[str, Any]]:
         kind = self._kind(subagent_type)
-        tag = {"type": kind, "description": description, "task_id": tool_call_id}
+        tag = {"type": kind, "description": description, "task_id": call_id(config)}
         return _report(self.runner.run(kind, prompt, stream_writer(), tag), kind)
 
     async def _arun(self, description: str, prompt: str,
-                    subagent_type: str = "general-purpose", tool_call_id: str = "", **_: Any
+                    subagent_type: str = "general-purpose", *,
+                    config: RunnableConfig, **_: Any
                     ) -> tuple[str, dict[str, Any]]:
         kind = self._kind(subagent_type)
-        tag = {"type": kind, "description": description, "task_id": tool_call_id}
+        tag = {"type": kind, "description": description, "task_id": call_id(config)}
         return _report(await self.runner.arun(kind, prompt, stream_writer(), tag), kind)
 
+
+def call_id(config: RunnableConfig | None) -> str:
+    """The id of the call being run (the tool node puts it in the config's metadata), to
+    tag the sub-agent's events with; "" when the tool is invoked on its own."""
+    return str(((config or {}).get("metadata") or {}).get("tool_call_id") or "")
