@@ -116,20 +116,22 @@ def test_resume_by_id_and_continue_from_the_command_line(cli):
     ask(repl, "/clear", "/sessions")
     ask(repl, "unrelated", "Two.")
     assert f"resumed {session}" in ask(repl, f"/resume {session[:8]}", "plums")
+    ask(repl, "plums again", "Three.")
+    assert humans(cli, spec) == ["remember plums", "plums again"]
     repl.send("/exit")
     repl.finish()
     spec2 = cli.script(reply("Still plums."))
     again = start(cli, "--model", spec2, "--resume", session)
     assert f"session {session}" in plain(again.child.logfile_read.getvalue())
     ask(again, "still?", "Still plums.")
-    assert humans(cli, spec2) == ["remember plums", "still?"]
+    assert humans(cli, spec2) == ["remember plums", "plums again", "still?"]
     again.send("/exit")
     again.finish()
     spec3 = cli.script(reply("Continued."))
     latest = start(cli, "--model", spec3, "--continue")  # the session used last
     assert f"session {session}" in plain(latest.child.logfile_read.getvalue())
     ask(latest, "go on", "Continued.")
-    assert humans(cli, spec3) == ["remember plums", "still?", "go on"]
+    assert humans(cli, spec3) == ["remember plums", "plums again", "still?", "go on"]
 
 
 def test_model_switches_the_model_and_the_conversation_goes_on(cli):

@@ -11,6 +11,7 @@ the thread's shell is closed so a running command stops with the turn.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -96,7 +97,8 @@ class ReplSession:
     async def run(self) -> None:
         """Until /exit or Ctrl-D; the agent is closed at the end."""
         loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        with contextlib.suppress(NotImplementedError):  # Windows: no loop signal handlers
+            loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         try:
             self.banner()
             while self.running:
@@ -110,7 +112,8 @@ class ReplSession:
                 elif line.strip():
                     await self.busy(self.turn(line))
         finally:
-            loop.remove_signal_handler(signal.SIGINT)
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signal.SIGINT)
             await asyncio.to_thread(self.agent.close)
 
     async def _next_line(self) -> str | None:
