@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import psutil
 import pytest
-from cli_harness import CliEnv, call, plain, reply
+from cli_harness import SESSION_LINE, CliEnv, call, plain, reply
 from repl_harness import Repl
 
 ASK = r"Allow\?"
@@ -76,6 +76,24 @@ def test_ctrl_c_at_an_approval_ends_that_run_and_the_session_goes_on(cli):
     assert not (cli.workspace / "one.txt").exists()
     repl.send("are you there?")
     repl.expect_text("Still here.")
+
+
+def test_an_approval_left_open_when_the_program_ended_is_asked_on_resume(cli):
+    spec = cli.script(reply("", call("Bash", command="echo kept > kept.txt")))
+    repl = start(cli, "--model", spec)
+    session = SESSION_LINE.findall(repl.output)[0]
+    repl.send("write kept.txt")
+    repl.expect(ASK)
+    repl.child.terminate(force=True)  # the terminal went away at the prompt
+    later = cli.script(reply("Finished after all."))
+    again = Repl(cli, "--model", later, "--resume", session)
+    again.expect_text("this conversation has calls waiting for your answer")
+    asked = plain(again.expect(ASK))
+    assert "$ echo kept > kept.txt" in asked
+    again.type("y\r")
+    again.expect_text("Finished after all.")
+    again.ready()
+    assert (cli.workspace / "kept.txt").read_text() == "kept\n"
 
 
 def _sleeps_under(pid: int) -> list[psutil.Process]:

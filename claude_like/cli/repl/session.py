@@ -101,6 +101,7 @@ class ReplSession:
             loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         try:
             self.banner()
+            await self.answer_pending()
             while self.running:
                 line = await self._next_line()
                 if line is None:
@@ -185,6 +186,16 @@ class ReplSession:
             self.view.stop()
         self._outcome(result, usage)
         return result
+
+    async def answer_pending(self) -> None:
+        """Calls the conversation left waiting for approval (a session resumed after the
+        program ended at an approval prompt): ask now, and go on with the turn."""
+        pending = await asyncio.to_thread(self.agent.pending)
+        if not pending:
+            return
+        self.console.print("[yellow]this conversation has calls waiting for your answer[/]")
+        answers = await self.ask(pending)
+        await self.busy(self.turn(self.agent.answer(answers)))
 
     async def _stream(self, step: RunInput) -> AgentResult:
         result: AgentResult | None = None

@@ -155,10 +155,7 @@ async def resume(session: ReplSession, choice: str) -> None:
     session.console.print(f"[green]resumed[/] {info.id} [dim]{safe(info.title)} "
                           f"({info.messages} messages)[/]", soft_wrap=True)
     _recap(session)
-    if agent.pending():
-        session.console.print("[yellow]calls of this session wait for your answer[/]")
-        answers = await session.ask(agent.pending())
-        await session.busy(session.turn(agent.answer(answers)))
+    await session.answer_pending()
 
 
 def _recap(session: ReplSession, count: int = 4) -> None:
