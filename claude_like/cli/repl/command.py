@@ -14,7 +14,6 @@ from rich.console import Console
 
 from claude_like.cli.options import PermissionModeChoice, split_tool_rules
 from claude_like.cli.render import err, safe
-from claude_like.cli.repl.session import AgentOptions, ReplSession
 
 SESSION_COMMAND = "repl"
 """The session's (hidden) command name: ``claude-like repl`` opens it too."""
@@ -75,6 +74,9 @@ def repl(
     the agent work, answer its approvals, go on with the same conversation. Enter sends,
     a trailing \\ or Esc Enter adds a line, Ctrl-C cancels a turn, Ctrl-D leaves; /help
     lists the slash commands."""
+    # Here, not at the top: every claude-like command imports this module, few open a session.
+    from claude_like.cli.repl.session import AgentOptions, ReplSession
+
     if not sys.stdin.isatty() or not sys.stdout.isatty():
         err.print(f"[bold red]error:[/] {safe(NOT_A_TERMINAL)}", soft_wrap=True)
         raise typer.Exit(1)
