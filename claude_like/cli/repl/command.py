@@ -98,6 +98,6 @@ def repl(
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         err.print(f"[bold red]error:[/] {safe(str(message))}", soft_wrap=True)
         raise typer.Exit(1) from exc
-    for warning in agent.hooks.warnings:
+    for warning in agent.warnings:  # hooks, MCP servers that did not start
         err.print(f"[yellow]warning:[/] {safe(warning)}", soft_wrap=True)
     asyncio.run(ReplSession(options, agent, console).run())
