@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from claude_like.permissions.modes import MODES
 
@@ -36,3 +40,15 @@ def split_tool_rules(values: list[str] | None) -> list[str]:
         if current:
             rules.append(current)
     return rules
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Model spec, e.g. ollama:qwen2.5-coder:7b; default $CLAUDE_LIKE_MODEL."),
+]
+WorkspaceOption = Annotated[Path, typer.Option(help="The only folder the tools may touch.")]
+SandboxOption = Annotated[str, typer.Option(help="local or docker.")]
+ContextWindowOption = Annotated[
+    int | None,
+    typer.Option(help="Tokens the model holds per request (default: what the server says)."),
+]
+"""Options the one-shot run and the interactive session declare alike."""

@@ -10,7 +10,15 @@ import typer
 
 from claude_like.cli.approvals import Approver, TerminalApprover, deny_without_terminal
 from claude_like.cli.drive import EventSink, drive
-from claude_like.cli.options import OutputFormat, PermissionModeChoice, split_tool_rules
+from claude_like.cli.options import (
+    ContextWindowOption,
+    ModelOption,
+    OutputFormat,
+    PermissionModeChoice,
+    SandboxOption,
+    WorkspaceOption,
+    split_tool_rules,
+)
 from claude_like.cli.output import CANCELLED, JsonOutput
 from claude_like.cli.render import EventRenderer, err, safe
 
@@ -26,19 +34,11 @@ RULES_HELP = ("Repeat the option, or give several rules in one value separated b
 
 def run(
     task: Annotated[str, typer.Argument(help="What the agent should do.")],
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model spec, e.g. ollama:qwen2.5-coder:7b; default $CLAUDE_LIKE_MODEL."),
-    ] = None,
-    workspace: Annotated[
-        Path, typer.Option(help="The only folder the tools may touch.")
-    ] = Path("."),
-    sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
+    model: ModelOption = None,
+    workspace: WorkspaceOption = Path("."),
+    sandbox: SandboxOption = "local",
     max_turns: Annotated[int, typer.Option(help="Model calls allowed for this task.")] = 30,
-    context_window: Annotated[
-        int | None,
-        typer.Option(help="Tokens the model holds per request (default: what the server says)."),
-    ] = None,
+    context_window: ContextWindowOption = None,
     permission_mode: Annotated[
         PermissionModeChoice | None,
         typer.Option("--permission-mode", metavar="MODE",

@@ -12,7 +12,14 @@ import click
 import typer
 from rich.console import Console
 
-from claude_like.cli.options import PermissionModeChoice, split_tool_rules
+from claude_like.cli.options import (
+    ContextWindowOption,
+    ModelOption,
+    PermissionModeChoice,
+    SandboxOption,
+    WorkspaceOption,
+    split_tool_rules,
+)
 from claude_like.cli.render import err, safe
 
 SESSION_COMMAND = "repl"
@@ -35,19 +42,11 @@ def opens_session(command: click.Command, args: list[str]) -> bool:
 
 
 def repl(
-    model: Annotated[
-        str | None,
-        typer.Option(help="Model spec, e.g. ollama:qwen2.5-coder:7b; default $CLAUDE_LIKE_MODEL."),
-    ] = None,
-    workspace: Annotated[
-        Path, typer.Option(help="The only folder the tools may touch.")
-    ] = Path("."),
-    sandbox: Annotated[str, typer.Option(help="local or docker.")] = "local",
+    model: ModelOption = None,
+    workspace: WorkspaceOption = Path("."),
+    sandbox: SandboxOption = "local",
     max_turns: Annotated[int, typer.Option(help="Model calls allowed per prompt.")] = 30,
-    context_window: Annotated[
-        int | None,
-        typer.Option(help="Tokens the model holds per request (default: what the server says)."),
-    ] = None,
+    context_window: ContextWindowOption = None,
     permission_mode: Annotated[
         PermissionModeChoice | None,
         typer.Option("--permission-mode", help="default, acceptEdits, plan or "
